@@ -1,0 +1,34 @@
+//! `migrate [--dev] [--create-db]`: applies `migrations/` to `DATABASE_URL_UNPOOLED`, else
+//! `DATABASE_URL`. `--dev` also creates the neon_auth fixture (never in production).
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let dev = args.iter().any(|a| a == "--dev");
+    let crear = args.iter().any(|a| a == "--create-db");
+    if let Some(a) = args
+        .iter()
+        .find(|a| !matches!(a.as_str(), "--dev" | "--create-db"))
+    {
+        anyhow::bail!("argumento desconocido: {a} (uso: migrate [--dev] [--create-db])");
+    }
+    let url = std::env::var("DATABASE_URL_UNPOOLED")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("DATABASE_URL").ok())
+        .ok_or_else(|| anyhow::anyhow!("falta DATABASE_URL"))?;
+    if crear {
+        migrations::crear_bd_si_falta(&url).await?;
+    }
+    let mut client = migrations::conectar(&url).await?;
+    migrations::aplicar(&mut client, dev).await?;
+    println!(
+        "migraciones aplicadas{}",
+        if dev {
+            " (con fixture neon_auth de desarrollo)"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! Audit rows (platform.md §8). Two timings: [`registrar`] after the commit, best-effort (most
+//! writes), and [`registrar_en`] inside the business transaction for the few rows §8.3 marks
+//! "in tx" (manual movements, purchase-order receipt), whose failure rolls the operation back.
+
+use crate::db::Consulta;
+use serde_json::Value;
+
+use crate::Estado;
+use crate::db::Type;
+use crate::sesion::Ctx;
+
+pub struct Evento<'a> {
+    pub accion: &'static str,
+    pub entidad: &'static str,
+    pub entidad_id: Option<String>,
+    pub datos: Option<Value>,
+    /// The endpoint's fallback literal when no client address is known (§8.3: `null`,
+    /// `127.0.0.1` or `''`).
+    pub ip_defecto: Option<&'a str>,
+}
+
+pub async fn registrar_en(
+    c: &impl Consulta,
+    ctx: &Ctx,
+    ev: &Evento<'_>,
+) -> Result<(), tokio_postgres::Error> {
+    let ip = ctx.ip.as_deref().or(ev.ip_defecto);
+    let datos = ev.datos.as_ref().map(tokio_postgres::types::Json);
+    c.consulta(
+        r#"INSERT INTO "Auditoria" ("usuarioId", "empresaId", "accion", "entidad", "entidadId", "datos", "ip", "creadoEn")
+           VALUES ($1, $2, $3, $4, $5, $6, $7, now() AT TIME ZONE 'UTC') RETURNING "id""#,
+        &[
+            (&ctx.usuario.id, Type::TEXT),
+            (&ctx.empresa.as_str(), Type::TEXT),
+            (&ev.accion, Type::TEXT),
+            (&ev.entidad, Type::TEXT),
+            (&ev.entidad_id, Type::TEXT),
+            (&datos, Type::JSONB),
+            (&ip, Type::TEXT),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// After the commit: logs a failure and never changes the response.
+pub async fn registrar(estado: &Estado, ctx: &Ctx, ev: Evento<'_>) {
+    let r = match estado.pool.get().await {
+        Ok(c) => registrar_en(&**c, ctx, &ev)
+            .await
+            .map_err(anyhow::Error::from),
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = r {
+        tracing::warn!(
+            error.message = %e,
+            accion = ev.accion,
+            entidad = ev.entidad,
+            "auditoría no registrada"
+        );
+    }
+}
