@@ -2,12 +2,14 @@
 //! (config, pool, session and guards, errors, routing, rate limit, audit, notifications).
 
 pub mod auditoria;
+pub mod codigos;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod identidad;
 pub mod ids;
+pub mod js;
 pub mod json;
 pub mod notificaciones;
 pub mod rate_limit;

@@ -1,1 +1,433 @@
+//! Test harness (style.md §7): every test gets a fresh database cloned from a template that
+//! holds all migrations (rebuilt when a migration file changes), its own client address (so
+//! rate-limit buckets never mix, in Redis or in memory), factories for empresas, usuarios and
+//! Neon sessions, and requests built from the real `events/*.json` API Gateway v2 events.
+//!
+//! Environment: `TEST_DATABASE_URL` (an admin database of the server, default
+//! `postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable`) and `TEST_REDIS_URL`
+//! (default `redis://127.0.0.1:6379`).
 
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use http::Method;
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use shared::{Config, Estado};
+use tokio::sync::OnceCell;
+
+pub use serde_json;
+
+static PLANTILLA: OnceCell<String> = OnceCell::const_new();
+static CONTADOR: AtomicU32 = AtomicU32::new(0);
+
+pub fn url_admin() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".into())
+}
+
+pub fn url_redis() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// The admin URL with another database name.
+pub fn url_de(db: &str) -> String {
+    let base = url_admin();
+    let (sin_query, query) = match base.split_once('?') {
+        Some((a, q)) => (a.to_string(), format!("?{q}")),
+        None => (base.clone(), String::new()),
+    };
+    let corte = sin_query.rfind('/').filter(|i| sin_query[..*i].contains("//") && *i > sin_query.find("//").unwrap() + 1);
+    let raiz = match corte {
+        Some(i) => &sin_query[..i],
+        None => &sin_query[..],
+    };
+    format!("{raiz}/{db}{query}")
+}
+
+pub async fn conectar(url: &str) -> tokio_postgres::Client {
+    migrations::conectar(url).await.expect("conexión de prueba a Postgres")
+}
+
+fn huella_migraciones() -> String {
+    let raiz = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let mut archivos: Vec<PathBuf> = ["sql", "dev"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(raiz.join(d)).expect("migrations/").map(|e| e.unwrap().path()))
+        .collect();
+    archivos.sort();
+    // FNV-1a over names and contents: a changed migration gets a new template.
+    let mut h: u64 = 0xcbf29ce484222325;
+    for a in archivos {
+        for b in a.file_name().unwrap().as_encoded_bytes().iter().chain(std::fs::read(&a).unwrap().iter()) {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+async fn plantilla() -> String {
+    PLANTILLA
+        .get_or_init(|| async {
+            let nombre = format!("inv_tpl_{}", huella_migraciones());
+            let admin = conectar(&url_admin()).await;
+            // Serialises template creation across test processes.
+            admin.execute("SELECT pg_advisory_lock(724001)", &[]).await.unwrap();
+            let existe = admin
+                .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&nombre])
+                .await
+                .unwrap()
+                .is_some();
+            if !existe {
+                let tmp = format!("{nombre}_tmp");
+                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {tmp}")).await.unwrap();
+                admin.batch_execute(&format!("CREATE DATABASE {tmp}")).await.unwrap();
+                {
+                    let mut c = conectar(&url_de(&tmp)).await;
+                    migrations::aplicar(&mut c, true).await.expect("migraciones de la plantilla");
+                }
+                admin.batch_execute(&format!("ALTER DATABASE {tmp} RENAME TO {nombre}")).await.unwrap();
+            }
+            admin.execute("SELECT pg_advisory_unlock(724001)", &[]).await.unwrap();
+            nombre
+        })
+        .await
+        .clone()
+}
+
+pub struct App {
+    pub estado: Arc<Estado>,
+    pub db: String,
+    /// Client address of this test's requests (API Gateway `sourceIp`).
+    pub ip: String,
+    pub pg: tokio_postgres::Client,
+}
+
+/// Options of a test app: rate limit and Redis.
+pub struct Opciones {
+    pub rate_limit_max: u32,
+    pub rate_limit_window_ms: u64,
+    pub redis: Option<String>,
+    pub ajustar: Option<Box<dyn FnOnce(&mut Config) + Send>>,
+}
+
+impl Default for Opciones {
+    fn default() -> Self {
+        Self { rate_limit_max: 10_000, rate_limit_window_ms: 60_000, redis: Some(url_redis()), ajustar: None }
+    }
+}
+
+pub async fn spawn_app() -> App {
+    spawn_app_con(Opciones::default()).await
+}
+
+pub async fn spawn_app_con(op: Opciones) -> App {
+    let tpl = plantilla().await;
+    let db = format!(
+        "inv_test_{}_{}_{}",
+        std::process::id(),
+        CONTADOR.fetch_add(1, Ordering::Relaxed),
+        rand::random::<u32>()
+    );
+    let admin = conectar(&url_admin()).await;
+    admin.batch_execute(&format!("CREATE DATABASE {db} TEMPLATE {tpl}")).await.expect("base de prueba");
+    let url = url_de(&db);
+    let mut cfg = Config::from_lookup(|k| match k {
+        "DATABASE_URL" => Some(url.clone()),
+        "APP_ENV" => Some("test".into()),
+        "DB_POOL_MAX" => Some("4".into()),
+        _ => None,
+    })
+    .unwrap();
+    cfg.rate_limit_max = op.rate_limit_max;
+    cfg.rate_limit_window_ms = op.rate_limit_window_ms;
+    cfg.redis_url = op.redis.map(shared::config::Secreto::new);
+    if let Some(f) = op.ajustar {
+        f(&mut cfg);
+    }
+    let estado = Arc::new(Estado::new(cfg).unwrap());
+    let pg = conectar(&url).await;
+    let r: [u8; 3] = rand::random();
+    App { estado, db, ip: format!("10.{}.{}.{}", r[0], r[1], r[2]), pg }
+}
+
+/// Which function serves a path (the same table as template.yaml).
+pub async fn despachar(estado: &Estado, req: Request) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/api/webhooks/") {
+        webhooks::handle(estado, req).await
+    } else {
+        // categorias also answers the JSON 404 of unmatched paths (the catch-all route).
+        categorias::handle(estado, req).await
+    }
+}
+
+/// `(method, path pattern, events/ file)` used as the base of each request.
+const EVENTOS: &[(&str, &str, &str)] = &[
+    ("GET", "/api/categorias", "categorias/listar"),
+    ("POST", "/api/categorias", "categorias/crear"),
+    ("PUT", "/api/categorias/{id}", "categorias/actualizar"),
+    ("DELETE", "/api/categorias/{id}", "categorias/eliminar"),
+    ("POST", "/api/categorias/bulk-delete", "categorias/bulk-delete"),
+    ("POST", "/api/webhooks/neon", "webhooks/neon"),
+];
+
+fn evento_base(metodo: &Method, path: &str) -> &'static str {
+    let limpio = shared::rutas::normalizar(path.split('?').next().unwrap_or(""));
+    let coincide = |patron: &str| {
+        let (a, b): (Vec<_>, Vec<_>) = (patron.split('/').collect(), limpio.split('/').collect());
+        a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x.starts_with('{') || x == y)
+    };
+    EVENTOS
+        .iter()
+        .find(|(m, p, _)| *m == metodo.as_str() && coincide(p))
+        .or_else(|| EVENTOS.iter().find(|(_, p, _)| coincide(p)))
+        .map_or("categorias/listar", |(_, _, e)| e)
+}
+
+pub fn leer_evento(nombre: &str) -> Value {
+    let ruta = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../events/{nombre}.json"));
+    let texto = std::fs::read_to_string(&ruta).unwrap_or_else(|e| panic!("{}: {e}", ruta.display()));
+    serde_json::from_str(&texto).unwrap_or_else(|e| panic!("{}: {e}", ruta.display()))
+}
+
+/// A request under construction.
+pub struct Pet<'a> {
+    app: &'a App,
+    metodo: Method,
+    path: String,
+    cookie: Option<String>,
+    cuerpo: Option<String>,
+    cabeceras: Vec<(String, String)>,
+    ip: Option<String>,
+}
+
+impl<'a> Pet<'a> {
+    pub fn cookie(mut self, c: &str) -> Self {
+        self.cookie = Some(c.to_string());
+        self
+    }
+    pub fn json(mut self, v: Value) -> Self {
+        self.cuerpo = Some(v.to_string());
+        self.cabeceras.push(("content-type".into(), "application/json".into()));
+        self
+    }
+    /// A raw body, no content type added.
+    pub fn cuerpo(mut self, texto: &str) -> Self {
+        self.cuerpo = Some(texto.to_string());
+        self
+    }
+    pub fn cabecera(mut self, k: &str, v: &str) -> Self {
+        self.cabeceras.retain(|(x, _)| !x.eq_ignore_ascii_case(k));
+        self.cabeceras.push((k.to_ascii_lowercase(), v.to_string()));
+        self
+    }
+    pub fn ip(mut self, ip: &str) -> Self {
+        self.ip = Some(ip.to_string());
+        self
+    }
+
+    /// The API Gateway v2 event this request becomes.
+    pub fn evento(&self) -> Value {
+        let mut ev = leer_evento(evento_base(&self.metodo, &self.path));
+        let (path, query) = match self.path.split_once('?') {
+            Some((p, q)) => (p.to_string(), q.to_string()),
+            None => (self.path.clone(), String::new()),
+        };
+        ev["rawPath"] = json!(path);
+        ev["rawQueryString"] = json!(query);
+        let mut qs = serde_json::Map::new();
+        for par in query.split('&').filter(|s| !s.is_empty()) {
+            let (k, v) = par.split_once('=').unwrap_or((par, ""));
+            qs.insert(k.to_string(), json!(v));
+        }
+        ev["queryStringParameters"] = Value::Object(qs);
+        ev["routeKey"] = json!("$default");
+        ev["requestContext"]["http"]["method"] = json!(self.metodo.as_str());
+        ev["requestContext"]["http"]["path"] = json!(path);
+        ev["requestContext"]["http"]["sourceIp"] = json!(self.ip.clone().unwrap_or_else(|| self.app.ip.clone()));
+        ev["requestContext"]["requestId"] = json!(format!("test-{}", rand::random::<u32>()));
+        ev["cookies"] = match &self.cookie {
+            Some(c) => json!(c.split(';').map(str::trim).collect::<Vec<_>>()),
+            None => json!([]),
+        };
+        let mut h = serde_json::Map::new();
+        h.insert("host".into(), json!("api.inventario.test"));
+        for (k, v) in &self.cabeceras {
+            h.insert(k.clone(), json!(v));
+        }
+        ev["headers"] = Value::Object(h);
+        match &self.cuerpo {
+            Some(b) => ev["body"] = json!(b),
+            None => {
+                if let Some(o) = ev.as_object_mut() {
+                    o.remove("body");
+                }
+            }
+        }
+        ev["isBase64Encoded"] = json!(false);
+        if let Some(o) = ev.as_object_mut() {
+            o.remove("pathParameters");
+        }
+        ev
+    }
+
+    pub async fn send(self) -> Res {
+        let req = lambda_http::request::from_str(&self.evento().to_string()).expect("evento v2 válido");
+        Res::de(despachar(&self.app.estado, req).await)
+    }
+}
+
+#[derive(Debug)]
+pub struct Res {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Value,
+    pub texto: String,
+}
+
+impl Res {
+    pub fn de(r: Response<Body>) -> Self {
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let bytes = r.body().as_ref().to_vec();
+        let texto = String::from_utf8_lossy(&bytes).to_string();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Self { status, headers, body, texto }
+    }
+    pub fn error(&self) -> Option<&str> {
+        self.body.get("error").and_then(Value::as_str)
+    }
+    /// `(status, error message)`, the pair most assertions check.
+    pub fn err(&self) -> (u16, &str) {
+        (self.status, self.error().unwrap_or("<sin error>"))
+    }
+    pub fn header(&self, k: &str) -> Option<&str> {
+        self.headers.get(k).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct UsuarioT {
+    pub id: String,
+    pub email: String,
+    pub neon_id: String,
+    pub empresa_id: String,
+}
+
+impl App {
+    pub fn pet(&self, metodo: Method, path: &str) -> Pet<'_> {
+        Pet { app: self, metodo, path: path.to_string(), cookie: None, cuerpo: None, cabeceras: Vec::new(), ip: None }
+    }
+    pub fn get(&self, path: &str) -> Pet<'_> {
+        self.pet(Method::GET, path)
+    }
+    pub fn post(&self, path: &str) -> Pet<'_> {
+        self.pet(Method::POST, path)
+    }
+    pub fn put(&self, path: &str) -> Pet<'_> {
+        self.pet(Method::PUT, path)
+    }
+    pub fn delete(&self, path: &str) -> Pet<'_> {
+        self.pet(Method::DELETE, path)
+    }
+
+    pub async fn empresa(&self) -> String {
+        let id = shared::ids::cuid();
+        self.pg
+            .execute(r#"INSERT INTO "Empresa" ("id", "nombre") VALUES ($1, $2)"#, &[&id, &format!("Empresa {id}")])
+            .await
+            .unwrap();
+        id
+    }
+
+    /// A Neon user (verified e-mail) and its `Usuario` row.
+    pub async fn usuario(&self, empresa: &str, rol: &str, estado: &str, permisos: &[&str]) -> UsuarioT {
+        let sufijo: u32 = rand::random();
+        let email = format!("u{sufijo}@ejemplo.test");
+        let neon_id = self.neon_user(&email, true).await;
+        let id = shared::ids::cuid();
+        let permisos: Vec<String> = permisos.iter().map(|s| s.to_string()).collect();
+        self.pg
+            .execute(
+                r#"INSERT INTO "Usuario" ("id", "neonAuthId", "email", "nombre", "estado", "rol", "permisos", "empresaId")
+                   VALUES ($1, $2, $3, $4, $5::text::"EstadoUsuario", $6::text::"Rol", $7::text[]::"Permiso"[], $8)"#,
+                &[&id, &neon_id, &email, &format!("Usuario {sufijo}"), &estado, &rol, &permisos, &empresa],
+            )
+            .await
+            .unwrap();
+        UsuarioT { id, email, neon_id, empresa_id: empresa.to_string() }
+    }
+
+    /// A `neon_auth."user"` row; returns its id.
+    pub async fn neon_user(&self, email: &str, verificado: bool) -> String {
+        let fila = self
+            .pg
+            .query_one(
+                r#"INSERT INTO neon_auth."user" ("name", "email", "emailVerified") VALUES ($1, $2, $3) RETURNING "id"::text"#,
+                &[&format!("Neon {email}"), &email, &verificado],
+            )
+            .await
+            .unwrap();
+        fila.get(0)
+    }
+
+    /// A live session of a Neon user; returns the `Cookie` header value.
+    pub async fn sesion_neon(&self, neon_id: &str) -> String {
+        let token: String = (0..32)
+            .map(|_| {
+                let c = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[rand::random::<u8>() as usize % 62];
+                c as char
+            })
+            .collect();
+        self.pg
+            .execute(
+                r#"INSERT INTO neon_auth.session ("token", "userId", "expiresAt") VALUES ($1, $2::text::uuid, now() + interval '7 days')"#,
+                &[&token, &neon_id],
+            )
+            .await
+            .unwrap();
+        format!("__Secure-neon-auth.session_token={token}.firma-de-prueba")
+    }
+
+    pub async fn sesion(&self, u: &UsuarioT) -> String {
+        self.sesion_neon(&u.neon_id).await
+    }
+
+    /// An active ADMIN of `empresa` and its cookie.
+    pub async fn admin(&self, empresa: &str) -> (UsuarioT, String) {
+        let u = self.usuario(empresa, "ADMIN", "ACTIVO", &[]).await;
+        let c = self.sesion(&u).await;
+        (u, c)
+    }
+
+    pub async fn categoria(&self, empresa: &str, nombre: &str, prefijo: &str) -> i32 {
+        self.pg
+            .query_one(
+                r#"INSERT INTO "Categoria" ("nombre", "prefijo", "empresaId") VALUES ($1, $2, $3) RETURNING "id""#,
+                &[&nombre, &prefijo, &empresa],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    pub async fn producto(&self, empresa: &str, categoria: i32, codigo: &str, cantidad: i32) -> i32 {
+        self.pg
+            .query_one(
+                r#"INSERT INTO "Producto" ("nombre", "codigo", "precio", "cantidad", "categoriaId", "empresaId")
+                   VALUES ($1, $1, 1000, $2, $3, $4) RETURNING "id""#,
+                &[&codigo, &cantidad, &categoria, &empresa],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    /// Number of rows of a query (assertions on the database afterwards).
+    pub async fn contar(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
+        self.pg.query_one(sql, params).await.unwrap().get(0)
+    }
+}

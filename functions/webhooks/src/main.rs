@@ -1,1 +1,4 @@
-fn main() {}
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::run(|estado, req| async move { webhooks::handle(&estado, req).await }).await
+}
