@@ -52,7 +52,12 @@ pub struct CategoriaConConteo {
 const COLUMNAS: &str = r#""id", "nombre", "prefijo", "empresaId""#;
 
 fn desde(f: &tokio_postgres::Row) -> Categoria {
-    Categoria { id: f.get(0), nombre: f.get(1), prefijo: f.get(2), empresa_id: f.get(3) }
+    Categoria {
+        id: f.get(0),
+        nombre: f.get(1),
+        prefijo: f.get(2),
+        empresa_id: f.get(3),
+    }
 }
 
 pub async fn listar(pool: &Pool, ctx: &Ctx) -> Result<Vec<CategoriaConConteo>, Error> {
@@ -69,7 +74,12 @@ pub async fn listar(pool: &Pool, ctx: &Ctx) -> Result<Vec<CategoriaConConteo>, E
         .await?;
     Ok(filas
         .iter()
-        .map(|f| CategoriaConConteo { categoria: desde(f), count: Conteo { productos: f.get(4) } })
+        .map(|f| CategoriaConConteo {
+            categoria: desde(f),
+            count: Conteo {
+                productos: f.get(4),
+            },
+        })
         .collect())
 }
 
@@ -82,58 +92,58 @@ pub async fn crear(
     if nombre.is_empty() {
         return Err(Error::bad_request(NOMBRE_OBLIGATORIO));
     }
-    let c = estado.pool.get().await?;
-    let mut intento = 0;
-    let categoria = loop {
-        intento += 1;
-        let usados: Vec<String> = c
-            .consulta(
-                r#"SELECT "prefijo" FROM "Categoria" WHERE "empresaId" = $1"#,
-                &[(&ctx.empresa.as_str(), Type::TEXT)],
-            )
-            .await?
-            .iter()
-            .map(|f| f.get(0))
-            .collect();
-        let elegido = match &prefijo {
-            None => sugerir_prefijo(&nombre, |p| usados.iter().any(|u| u == p)),
-            Some(p) => {
-                // catalog.md §4.2: the "in use" check precedes the format check.
-                if usados.iter().any(|u| u == p) {
-                    return Err(prefijo_en_uso(p));
-                }
-                if !prefijo_valido(p) {
-                    return Err(Error::bad_request(PREFIJO_FORMATO));
-                }
-                p.clone()
+    let mut c = estado.pool.get().await?;
+    let tx = db::transaccion(&mut c).await?;
+    // Creations of one empresa are serialised, so a suggested prefix is never taken between
+    // reading the used prefixes and inserting (the unique index stays the real check).
+    tx.consulta(
+        "SELECT pg_advisory_xact_lock(hashtextextended('categoria:' || $1, 0))",
+        &[(&ctx.empresa.as_str(), Type::TEXT)],
+    )
+    .await?;
+    let usados: Vec<String> = tx
+        .consulta(
+            r#"SELECT "prefijo" FROM "Categoria" WHERE "empresaId" = $1"#,
+            &[(&ctx.empresa.as_str(), Type::TEXT)],
+        )
+        .await?
+        .iter()
+        .map(|f| f.get(0))
+        .collect();
+    let prefijo = match prefijo {
+        None => sugerir_prefijo(&nombre, |p| usados.iter().any(|u| u == p)),
+        Some(p) => {
+            // catalog.md §4.2: the "in use" check precedes the format check.
+            if usados.iter().any(|u| *u == p) {
+                return Err(prefijo_en_uso(&p));
             }
-        };
-        let r = c
-            .consulta(
-                &format!(
-                    r#"INSERT INTO "Categoria" ("nombre", "prefijo", "empresaId") VALUES ($1, $2, $3)
-                       RETURNING {COLUMNAS}"#
-                ),
-                &[
-                    (&nombre, Type::TEXT),
-                    (&elegido, Type::TEXT),
-                    (&ctx.empresa.as_str(), Type::TEXT),
-                ],
-            )
-            .await
-            .on_constraint(UNICO_NOMBRE, || {
-                Error::conflict(format!("Ya existe una categoría con el nombre \"{nombre}\"."))
-            });
-        match r {
-            Ok(filas) => break desde(&filas[0]),
-            // An auto-generated prefix taken by a concurrent creation: suggest again.
-            Err(Error::Interno(e))
-                if prefijo.is_none()
-                    && intento < 5
-                    && shared::error::constraint_of(&e) == Some(UNICO_PREFIJO) => {}
-            Err(e) => return Err(e).on_constraint(UNICO_PREFIJO, || prefijo_en_uso(&elegido)),
+            if !prefijo_valido(&p) {
+                return Err(Error::bad_request(PREFIJO_FORMATO));
+            }
+            p
         }
     };
+    let filas = tx
+        .consulta(
+            &format!(
+                r#"INSERT INTO "Categoria" ("nombre", "prefijo", "empresaId") VALUES ($1, $2, $3)
+                   RETURNING {COLUMNAS}"#
+            ),
+            &[
+                (&nombre, Type::TEXT),
+                (&prefijo, Type::TEXT),
+                (&ctx.empresa.as_str(), Type::TEXT),
+            ],
+        )
+        .await
+        .on_constraint(UNICO_NOMBRE, || {
+            Error::conflict(format!(
+                "Ya existe una categoría con el nombre \"{nombre}\"."
+            ))
+        })
+        .on_constraint(UNICO_PREFIJO, || prefijo_en_uso(&prefijo))?;
+    let categoria = desde(&filas[0]);
+    tx.commit().await?;
     drop(c);
     auditoria::registrar(
         estado,
@@ -185,7 +195,12 @@ pub async fn actualizar(
             .consulta(
                 r#"SELECT "prefijo" = $3 FROM "Categoria"
                    WHERE "empresaId" = $1 AND "id" <> $2 AND ("prefijo" = $3 OR "nombre" = $4)"#,
-                &[(&empresa, Type::TEXT), (&id, Type::INT4), (&prefijo, Type::TEXT), (&nombre, Type::TEXT)],
+                &[
+                    (&empresa, Type::TEXT),
+                    (&id, Type::INT4),
+                    (&prefijo, Type::TEXT),
+                    (&nombre, Type::TEXT),
+                ],
             )
             .await?;
         // Required: when two rows match, the prefix message wins.
@@ -202,7 +217,12 @@ pub async fn actualizar(
                 r#"UPDATE "Categoria" SET "nombre" = $3, "prefijo" = $4
                    WHERE "id" = $1 AND "empresaId" = $2 RETURNING {COLUMNAS}"#
             ),
-            &[(&id, Type::INT4), (&empresa, Type::TEXT), (&nombre, Type::TEXT), (&prefijo, Type::TEXT)],
+            &[
+                (&id, Type::INT4),
+                (&empresa, Type::TEXT),
+                (&nombre, Type::TEXT),
+                (&prefijo, Type::TEXT),
+            ],
         )
         .await
         .on_constraint(UNICO_PREFIJO, otra_prefijo)
@@ -253,7 +273,9 @@ pub async fn eliminar(estado: &Estado, ctx: &Ctx, id: i32) -> Result<(), Error> 
         &[(&id, Type::INT4), (&empresa, Type::TEXT)],
     )
     .await
-    .on_sqlstate(&SqlState::FOREIGN_KEY_VIOLATION, || Error::bad_request(CON_PRODUCTOS))?;
+    .on_sqlstate(&SqlState::FOREIGN_KEY_VIOLATION, || {
+        Error::bad_request(CON_PRODUCTOS)
+    })?;
     tx.commit().await?;
     drop(c);
     auditoria::registrar(
@@ -290,7 +312,9 @@ pub async fn eliminar_varias(estado: &Estado, ctx: &Ctx, ids: &[i32]) -> Result<
         .map(desde)
         .collect();
     if cats.is_empty() {
-        return Err(Error::not_found("No se encontró ninguna categoría con esos IDs."));
+        return Err(Error::not_found(
+            "No se encontró ninguna categoría con esos IDs.",
+        ));
     }
     let encontrados: Vec<i32> = cats.iter().map(|c| c.id).collect();
     let conteos = tx
@@ -309,11 +333,18 @@ pub async fn eliminar_varias(estado: &Estado, ctx: &Ctx, ids: &[i32]) -> Result<
             .map(|f| {
                 let id: i32 = f.get(0);
                 let total: i64 = f.get(1);
-                let nombre = cats.iter().find(|c| c.id == id).map_or("", |c| c.nombre.as_str());
+                let nombre = cats
+                    .iter()
+                    .find(|c| c.id == id)
+                    .map_or("", |c| c.nombre.as_str());
                 format!("\"{nombre}\" ({total})")
             })
             .collect();
-        let resto = if n > 5 { format!(" y {} más", n - 5) } else { String::new() };
+        let resto = if n > 5 {
+            format!(" y {} más", n - 5)
+        } else {
+            String::new()
+        };
         return Err(Error::bad_request(format!(
             "{n} categoría(s) tienen productos asociados: {}{resto}. Reasigna o borra esos productos primero.",
             lista.join(", ")
@@ -326,7 +357,9 @@ pub async fn eliminar_varias(estado: &Estado, ctx: &Ctx, ids: &[i32]) -> Result<
         &[(&empresa, Type::TEXT), (&encontrados, Type::INT4_ARRAY)],
     )
     .await
-    .on_sqlstate(&SqlState::FOREIGN_KEY_VIOLATION, || Error::bad_request(CON_PRODUCTOS))?;
+    .on_sqlstate(&SqlState::FOREIGN_KEY_VIOLATION, || {
+        Error::bad_request(CON_PRODUCTOS)
+    })?;
     tx.commit().await?;
     drop(c);
     auditoria::registrar(

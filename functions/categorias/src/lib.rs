@@ -22,10 +22,30 @@ pub enum R {
 }
 
 pub const RUTAS: &[Ruta<R>] = &[
-    Ruta { metodo: Method::GET, patron: "/api/categorias", id: R::Listar, error_generico: "Error interno" },
-    Ruta { metodo: Method::POST, patron: "/api/categorias", id: R::Crear, error_generico: "Error al crear la categoría" },
-    Ruta { metodo: Method::PUT, patron: "/api/categorias/{id}", id: R::Actualizar, error_generico: "Error al actualizar categoría" },
-    Ruta { metodo: Method::DELETE, patron: "/api/categorias/{id}", id: R::Eliminar, error_generico: "Error al eliminar categoría" },
+    Ruta {
+        metodo: Method::GET,
+        patron: "/api/categorias",
+        id: R::Listar,
+        error_generico: "Error interno",
+    },
+    Ruta {
+        metodo: Method::POST,
+        patron: "/api/categorias",
+        id: R::Crear,
+        error_generico: "Error al crear la categoría",
+    },
+    Ruta {
+        metodo: Method::PUT,
+        patron: "/api/categorias/{id}",
+        id: R::Actualizar,
+        error_generico: "Error al actualizar categoría",
+    },
+    Ruta {
+        metodo: Method::DELETE,
+        patron: "/api/categorias/{id}",
+        id: R::Eliminar,
+        error_generico: "Error al eliminar categoría",
+    },
     Ruta {
         metodo: Method::POST,
         patron: "/api/categorias/bulk-delete",
@@ -95,7 +115,11 @@ async fn eliminar_varias(p: &Peticion<'_, R>) -> Result<Respuesta, Error> {
     let cuerpo = p.json_tolerante()?;
     let ids = match campo(&cuerpo, "ids").and_then(Value::as_array) {
         Some(a) if !a.is_empty() => shared::js::ids_validos(a),
-        _ => return Err(Error::bad_request("Debes seleccionar al menos una categoría.")),
+        _ => {
+            return Err(Error::bad_request(
+                "Debes seleccionar al menos una categoría.",
+            ));
+        }
     };
     if ids.is_empty() {
         return Err(Error::bad_request("IDs inválidos."));
