@@ -15,7 +15,9 @@ pub fn normalizar(s: &str) -> String {
 
 /// `^[A-Z0-9]{2,8}$`
 pub fn prefijo_valido(p: &str) -> bool {
-    (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    (2..=8).contains(&p.len())
+        && p.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// Prefix suggestion of §3.1 with its Required fix: the base is `CAT` when shorter than 2,
@@ -30,7 +32,11 @@ pub fn sugerir_prefijo(nombre: &str, usado: impl Fn(&str) -> bool) -> String {
     let mut k = 0usize;
     while usado(&c) || c.len() > 8 {
         k += 1;
-        c = if 3 + k <= base.len() { base[..3 + k].to_string() } else { format!("{tres}{k}") };
+        c = if 3 + k <= base.len() {
+            base[..3 + k].to_string()
+        } else {
+            format!("{tres}{k}")
+        };
         if k > 1000 {
             break;
         }
@@ -50,7 +56,10 @@ mod tests {
     fn tabla_de_catalog_3_1() {
         assert_eq!(sugerir("Sin clasificar", &[]), "SIN");
         assert_eq!(sugerir("Sin clasificar", &["SIN"]), "SINC");
-        assert_eq!(sugerir("Bebidas", &["BEB", "BEBI", "BEBID", "BEBIDA", "BEBIDAS"]), "BEB5");
+        assert_eq!(
+            sugerir("Bebidas", &["BEB", "BEBI", "BEBID", "BEBIDA", "BEBIDAS"]),
+            "BEB5"
+        );
         assert_eq!(sugerir("Ñandú", &[]), "NAN");
         assert_eq!(sugerir("Straße", &[]), "STR");
         // Required: never 1 character, never more than 8.

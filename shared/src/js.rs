@@ -100,7 +100,21 @@ mod tests {
 
     #[test]
     fn ids_de_bulk_delete() {
-        let v = json!([5, "5", 5.9, "5abc", [5], null, true, "abc", {}, 0, -1, 3, 2147483648u64]);
+        let v = json!([
+            5,
+            "5",
+            5.9,
+            "5abc",
+            [5],
+            null,
+            true,
+            "abc",
+            {},
+            0,
+            -1,
+            3,
+            2147483648u64
+        ]);
         assert_eq!(ids_validos(v.as_array().unwrap()), vec![3, 5]);
     }
 }

@@ -38,7 +38,9 @@ pub fn url_de(db: &str) -> String {
         Some((a, q)) => (a.to_string(), format!("?{q}")),
         None => (base.clone(), String::new()),
     };
-    let corte = sin_query.rfind('/').filter(|i| sin_query[..*i].contains("//") && *i > sin_query.find("//").unwrap() + 1);
+    let corte = sin_query
+        .rfind('/')
+        .filter(|i| sin_query[..*i].contains("//") && *i > sin_query.find("//").unwrap() + 1);
     let raiz = match corte {
         Some(i) => &sin_query[..i],
         None => &sin_query[..],
@@ -47,20 +49,32 @@ pub fn url_de(db: &str) -> String {
 }
 
 pub async fn conectar(url: &str) -> tokio_postgres::Client {
-    migrations::conectar(url).await.expect("conexión de prueba a Postgres")
+    migrations::conectar(url)
+        .await
+        .expect("conexión de prueba a Postgres")
 }
 
 fn huella_migraciones() -> String {
     let raiz = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../migrations");
     let mut archivos: Vec<PathBuf> = ["sql", "dev"]
         .iter()
-        .flat_map(|d| std::fs::read_dir(raiz.join(d)).expect("migrations/").map(|e| e.unwrap().path()))
+        .flat_map(|d| {
+            std::fs::read_dir(raiz.join(d))
+                .expect("migrations/")
+                .map(|e| e.unwrap().path())
+        })
         .collect();
     archivos.sort();
     // FNV-1a over names and contents: a changed migration gets a new template.
     let mut h: u64 = 0xcbf29ce484222325;
     for a in archivos {
-        for b in a.file_name().unwrap().as_encoded_bytes().iter().chain(std::fs::read(&a).unwrap().iter()) {
+        for b in a
+            .file_name()
+            .unwrap()
+            .as_encoded_bytes()
+            .iter()
+            .chain(std::fs::read(&a).unwrap().iter())
+        {
             h ^= *b as u64;
             h = h.wrapping_mul(0x100000001b3);
         }
@@ -74,7 +88,10 @@ async fn plantilla() -> String {
             let nombre = format!("inv_tpl_{}", huella_migraciones());
             let admin = conectar(&url_admin()).await;
             // Serialises template creation across test processes.
-            admin.execute("SELECT pg_advisory_lock(724001)", &[]).await.unwrap();
+            admin
+                .execute("SELECT pg_advisory_lock(724001)", &[])
+                .await
+                .unwrap();
             let existe = admin
                 .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&nombre])
                 .await
@@ -82,15 +99,29 @@ async fn plantilla() -> String {
                 .is_some();
             if !existe {
                 let tmp = format!("{nombre}_tmp");
-                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {tmp}")).await.unwrap();
-                admin.batch_execute(&format!("CREATE DATABASE {tmp}")).await.unwrap();
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {tmp}"))
+                    .await
+                    .unwrap();
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {tmp}"))
+                    .await
+                    .unwrap();
                 {
                     let mut c = conectar(&url_de(&tmp)).await;
-                    migrations::aplicar(&mut c, true).await.expect("migraciones de la plantilla");
+                    migrations::aplicar(&mut c, true)
+                        .await
+                        .expect("migraciones de la plantilla");
                 }
-                admin.batch_execute(&format!("ALTER DATABASE {tmp} RENAME TO {nombre}")).await.unwrap();
+                admin
+                    .batch_execute(&format!("ALTER DATABASE {tmp} RENAME TO {nombre}"))
+                    .await
+                    .unwrap();
             }
-            admin.execute("SELECT pg_advisory_unlock(724001)", &[]).await.unwrap();
+            admin
+                .execute("SELECT pg_advisory_unlock(724001)", &[])
+                .await
+                .unwrap();
             nombre
         })
         .await
@@ -115,7 +146,12 @@ pub struct Opciones {
 
 impl Default for Opciones {
     fn default() -> Self {
-        Self { rate_limit_max: 10_000, rate_limit_window_ms: 60_000, redis: Some(url_redis()), ajustar: None }
+        Self {
+            rate_limit_max: 10_000,
+            rate_limit_window_ms: 60_000,
+            redis: Some(url_redis()),
+            ajustar: None,
+        }
     }
 }
 
@@ -132,7 +168,10 @@ pub async fn spawn_app_con(op: Opciones) -> App {
         rand::random::<u32>()
     );
     let admin = conectar(&url_admin()).await;
-    admin.batch_execute(&format!("CREATE DATABASE {db} TEMPLATE {tpl}")).await.expect("base de prueba");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db} TEMPLATE {tpl}"))
+        .await
+        .expect("base de prueba");
     let url = url_de(&db);
     let mut cfg = Config::from_lookup(|k| match k {
         "DATABASE_URL" => Some(url.clone()),
@@ -150,7 +189,12 @@ pub async fn spawn_app_con(op: Opciones) -> App {
     let estado = Arc::new(Estado::new(cfg).unwrap());
     let pg = conectar(&url).await;
     let r: [u8; 3] = rand::random();
-    App { estado, db, ip: format!("10.{}.{}.{}", r[0], r[1], r[2]), pg }
+    App {
+        estado,
+        db,
+        ip: format!("10.{}.{}.{}", r[0], r[1], r[2]),
+        pg,
+    }
 }
 
 /// Which function serves a path (the same table as template.yaml).
@@ -170,7 +214,11 @@ const EVENTOS: &[(&str, &str, &str)] = &[
     ("POST", "/api/categorias", "categorias/crear"),
     ("PUT", "/api/categorias/{id}", "categorias/actualizar"),
     ("DELETE", "/api/categorias/{id}", "categorias/eliminar"),
-    ("POST", "/api/categorias/bulk-delete", "categorias/bulk-delete"),
+    (
+        "POST",
+        "/api/categorias/bulk-delete",
+        "categorias/bulk-delete",
+    ),
     ("POST", "/api/webhooks/neon", "webhooks/neon"),
 ];
 
@@ -189,7 +237,8 @@ fn evento_base(metodo: &Method, path: &str) -> &'static str {
 
 pub fn leer_evento(nombre: &str) -> Value {
     let ruta = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../events/{nombre}.json"));
-    let texto = std::fs::read_to_string(&ruta).unwrap_or_else(|e| panic!("{}: {e}", ruta.display()));
+    let texto =
+        std::fs::read_to_string(&ruta).unwrap_or_else(|e| panic!("{}: {e}", ruta.display()));
     serde_json::from_str(&texto).unwrap_or_else(|e| panic!("{}: {e}", ruta.display()))
 }
 
@@ -211,7 +260,8 @@ impl<'a> Pet<'a> {
     }
     pub fn json(mut self, v: Value) -> Self {
         self.cuerpo = Some(v.to_string());
-        self.cabeceras.push(("content-type".into(), "application/json".into()));
+        self.cabeceras
+            .push(("content-type".into(), "application/json".into()));
         self
     }
     /// A raw body, no content type added.
@@ -247,7 +297,8 @@ impl<'a> Pet<'a> {
         ev["routeKey"] = json!("$default");
         ev["requestContext"]["http"]["method"] = json!(self.metodo.as_str());
         ev["requestContext"]["http"]["path"] = json!(path);
-        ev["requestContext"]["http"]["sourceIp"] = json!(self.ip.clone().unwrap_or_else(|| self.app.ip.clone()));
+        ev["requestContext"]["http"]["sourceIp"] =
+            json!(self.ip.clone().unwrap_or_else(|| self.app.ip.clone()));
         ev["requestContext"]["requestId"] = json!(format!("test-{}", rand::random::<u32>()));
         ev["cookies"] = match &self.cookie {
             Some(c) => json!(c.split(';').map(str::trim).collect::<Vec<_>>()),
@@ -275,7 +326,8 @@ impl<'a> Pet<'a> {
     }
 
     pub async fn send(self) -> Res {
-        let req = lambda_http::request::from_str(&self.evento().to_string()).expect("evento v2 válido");
+        let req =
+            lambda_http::request::from_str(&self.evento().to_string()).expect("evento v2 válido");
         Res::de(despachar(&self.app.estado, req).await)
     }
 }
@@ -295,7 +347,12 @@ impl Res {
         let bytes = r.body().as_ref().to_vec();
         let texto = String::from_utf8_lossy(&bytes).to_string();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Self { status, headers, body, texto }
+        Self {
+            status,
+            headers,
+            body,
+            texto,
+        }
     }
     pub fn error(&self) -> Option<&str> {
         self.body.get("error").and_then(Value::as_str)
@@ -319,7 +376,15 @@ pub struct UsuarioT {
 
 impl App {
     pub fn pet(&self, metodo: Method, path: &str) -> Pet<'_> {
-        Pet { app: self, metodo, path: path.to_string(), cookie: None, cuerpo: None, cabeceras: Vec::new(), ip: None }
+        Pet {
+            app: self,
+            metodo,
+            path: path.to_string(),
+            cookie: None,
+            cuerpo: None,
+            cabeceras: Vec::new(),
+            ip: None,
+        }
     }
     pub fn get(&self, path: &str) -> Pet<'_> {
         self.pet(Method::GET, path)
@@ -337,14 +402,23 @@ impl App {
     pub async fn empresa(&self) -> String {
         let id = shared::ids::cuid();
         self.pg
-            .execute(r#"INSERT INTO "Empresa" ("id", "nombre") VALUES ($1, $2)"#, &[&id, &format!("Empresa {id}")])
+            .execute(
+                r#"INSERT INTO "Empresa" ("id", "nombre") VALUES ($1, $2)"#,
+                &[&id, &format!("Empresa {id}")],
+            )
             .await
             .unwrap();
         id
     }
 
     /// A Neon user (verified e-mail) and its `Usuario` row.
-    pub async fn usuario(&self, empresa: &str, rol: &str, estado: &str, permisos: &[&str]) -> UsuarioT {
+    pub async fn usuario(
+        &self,
+        empresa: &str,
+        rol: &str,
+        estado: &str,
+        permisos: &[&str],
+    ) -> UsuarioT {
         let sufijo: u32 = rand::random();
         let email = format!("u{sufijo}@ejemplo.test");
         let neon_id = self.neon_user(&email, true).await;
@@ -358,7 +432,12 @@ impl App {
             )
             .await
             .unwrap();
-        UsuarioT { id, email, neon_id, empresa_id: empresa.to_string() }
+        UsuarioT {
+            id,
+            email,
+            neon_id,
+            empresa_id: empresa.to_string(),
+        }
     }
 
     /// A `neon_auth."user"` row; returns its id.
@@ -378,7 +457,8 @@ impl App {
     pub async fn sesion_neon(&self, neon_id: &str) -> String {
         let token: String = (0..32)
             .map(|_| {
-                let c = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[rand::random::<u8>() as usize % 62];
+                let c = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                    [rand::random::<u8>() as usize % 62];
                 c as char
             })
             .collect();
@@ -414,7 +494,13 @@ impl App {
             .get(0)
     }
 
-    pub async fn producto(&self, empresa: &str, categoria: i32, codigo: &str, cantidad: i32) -> i32 {
+    pub async fn producto(
+        &self,
+        empresa: &str,
+        categoria: i32,
+        codigo: &str,
+        cantidad: i32,
+    ) -> i32 {
         self.pg
             .query_one(
                 r#"INSERT INTO "Producto" ("nombre", "codigo", "precio", "cantidad", "categoriaId", "empresaId")
@@ -427,7 +513,11 @@ impl App {
     }
 
     /// Number of rows of a query (assertions on the database afterwards).
-    pub async fn contar(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> i64 {
+    pub async fn contar(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> i64 {
         self.pg.query_one(sql, params).await.unwrap().get(0)
     }
 }

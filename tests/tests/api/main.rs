@@ -1,1 +1,5 @@
+//! One test binary, a module per resource (style.md §7).
+
 mod categorias;
+mod rate_limit;
+mod sesion;
