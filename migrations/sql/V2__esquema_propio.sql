@@ -3,12 +3,15 @@
 CREATE SCHEMA IF NOT EXISTS inventario;
 
 -- Processed Neon webhook deliveries (neon-auth.md §6.3 step 8): a retry of the same event id is
--- answered with the first delivery's status without running the event again.
+-- answered with the first delivery's status and body without running the event again.
+-- The row is inserted (claimed) before the event runs, in a transaction that stays open until the
+-- answer is stored, so "status"/"cuerpo" are NULL only inside that uncommitted transaction
+-- (functions/webhooks/src/entregas.rs).
 CREATE TABLE IF NOT EXISTS inventario.webhook_evento (
   "eventId"  TEXT PRIMARY KEY,
   "tipo"     TEXT,
-  "status"   INTEGER NOT NULL,
-  "cuerpo"   JSONB NOT NULL,
+  "status"   INTEGER,
+  "cuerpo"   JSONB,
   "creadoEn" TIMESTAMP(3) NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
 );
 CREATE INDEX IF NOT EXISTS webhook_evento_creado_idx ON inventario.webhook_evento ("creadoEn");

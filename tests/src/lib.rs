@@ -92,6 +92,18 @@ async fn plantilla() -> String {
                 .execute("SELECT pg_advisory_lock(724001)", &[])
                 .await
                 .unwrap();
+            // Databases left by earlier runs whose process is gone.
+            let viejas = admin
+                .query("SELECT datname FROM pg_database WHERE datname LIKE 'inv\\_test\\_%'", &[])
+                .await
+                .unwrap();
+            for f in viejas {
+                let nombre: String = f.get(0);
+                let pid = nombre.split('_').nth(2).unwrap_or("");
+                if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {nombre} WITH (FORCE)")).await;
+                }
+            }
             let existe = admin
                 .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&nombre])
                 .await
