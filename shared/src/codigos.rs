@@ -80,3 +80,69 @@ mod tests {
         assert!(!prefijo_valido("A B"));
     }
 }
+
+/// `{prefijo}-{N}` with at least 3 digits (catalog.md §3.2, docs: `BEB-001`).
+pub fn formatear_codigo(prefijo: &str, n: u128) -> String {
+    format!("{prefijo}-{n:03}")
+}
+
+/// Serialises automatic numbering of one (empresa, categoría) until the transaction ends, so
+/// concurrent auto-coded creations get distinct codes.
+pub async fn bloquear_numeracion(
+    tx: &impl crate::db::Consulta,
+    empresa: &crate::EmpresaId,
+    categoria_id: i32,
+) -> Result<(), crate::Error> {
+    tx.consulta(
+        "SELECT pg_advisory_xact_lock(hashtextextended('codigo:' || $1 || ':' || $2::text, 0))",
+        &[(&empresa.as_str(), crate::db::Type::TEXT), (&categoria_id, crate::db::Type::INT4)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Next free code of a category (§3.2): the largest number matched by `{prefijo}-([0-9]+)`
+/// anywhere in the category's codes, plus one, skipping codes already used anywhere in the
+/// empresa. Computed in `numeric`/`u128`: never overflows into an error. Call it inside the
+/// transaction after [`bloquear_numeracion`] when the code is going to be inserted.
+pub async fn siguiente_codigo(
+    tx: &impl crate::db::Consulta,
+    empresa: &crate::EmpresaId,
+    categoria_id: i32,
+    prefijo: &str,
+) -> Result<String, crate::Error> {
+    use crate::db::Type;
+    let patron = format!("{prefijo}-([0-9]+)");
+    let fila = tx
+        .consulta(
+            r#"SELECT max((substring("codigo" from $3))::numeric)::text
+               FROM "Producto" WHERE "empresaId" = $1 AND "categoriaId" = $2"#,
+            &[(&empresa.as_str(), Type::TEXT), (&categoria_id, Type::INT4), (&patron, Type::TEXT)],
+        )
+        .await?;
+    let max: Option<String> = fila.first().and_then(|f| f.get(0));
+    let mut n = max.and_then(|m| m.parse::<u128>().ok()).unwrap_or(0).saturating_add(1);
+    loop {
+        let candidato = formatear_codigo(prefijo, n);
+        let usado = tx
+            .consulta(
+                r#"SELECT 1 FROM "Producto" WHERE "empresaId" = $1 AND "codigo" = $2"#,
+                &[(&empresa.as_str(), Type::TEXT), (&candidato, Type::TEXT)],
+            )
+            .await?;
+        if usado.is_empty() {
+            return Ok(candidato);
+        }
+        n = n.saturating_add(1);
+    }
+}
+
+#[cfg(test)]
+mod tests_codigo {
+    #[test]
+    fn relleno_minimo_de_tres() {
+        assert_eq!(super::formatear_codigo("BEB", 1), "BEB-001");
+        assert_eq!(super::formatear_codigo("BEB", 42), "BEB-042");
+        assert_eq!(super::formatear_codigo("BEB", 1000), "BEB-1000");
+    }
+}

@@ -15,6 +15,7 @@ pub mod notificaciones;
 pub mod rate_limit;
 pub mod rutas;
 pub mod sesion;
+pub mod stock;
 pub mod telemetry;
 
 use std::sync::{Arc, OnceLock};
