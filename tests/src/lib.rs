@@ -214,6 +214,10 @@ pub async fn despachar(estado: &Estado, req: Request) -> Response<Body> {
     let path = req.uri().path().to_string();
     if path.starts_with("/api/webhooks/") {
         webhooks::handle(estado, req).await
+    } else if path.starts_with("/api/productos") || path.starts_with("/api/inventory") {
+        productos::handle(estado, req).await
+    } else if path.starts_with("/api/movimientos") {
+        movimientos::handle(estado, req).await
     } else {
         // categorias also answers the JSON 404 of unmatched paths (the catch-all route).
         categorias::handle(estado, req).await
@@ -232,6 +236,20 @@ const EVENTOS: &[(&str, &str, &str)] = &[
         "categorias/bulk-delete",
     ),
     ("POST", "/api/webhooks/neon", "webhooks/neon"),
+    ("GET", "/api/productos", "productos/listar"),
+    ("POST", "/api/productos", "productos/crear"),
+    ("GET", "/api/productos/{id}", "productos/obtener"),
+    ("PUT", "/api/productos/{id}", "productos/actualizar"),
+    ("DELETE", "/api/productos/{id}", "productos/eliminar"),
+    ("POST", "/api/productos/bulk-delete", "productos/bulk-delete"),
+    ("POST", "/api/productos/importar", "productos/importar"),
+    ("GET", "/api/productos/plantilla", "productos/plantilla"),
+    ("GET", "/api/productos/sugerir-codigo", "productos/sugerir-codigo"),
+    ("GET", "/api/productos/{id}/historial-precios", "productos/historial-precios"),
+    ("GET", "/api/inventory", "productos/inventory"),
+    ("GET", "/api/movimientos", "movimientos/listar"),
+    ("POST", "/api/movimientos", "movimientos/crear"),
+    ("POST", "/api/movimientos/bulk-delete", "movimientos/bulk-delete"),
 ];
 
 fn evento_base(metodo: &Method, path: &str) -> &'static str {
