@@ -12,6 +12,7 @@ pub mod ids;
 pub mod js;
 pub mod json;
 pub mod notificaciones;
+pub mod paginacion;
 pub mod rate_limit;
 pub mod rutas;
 pub mod sesion;
