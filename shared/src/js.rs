@@ -61,7 +61,7 @@ pub fn parse_int(v: &Value) -> Option<i64> {
 
 /// JavaScript's `StrWhiteSpaceChar`: Unicode `Zs`, tab, VT, FF, BOM and the line terminators
 /// (Rust's `White_Space` minus U+0085, plus U+FEFF).
-fn es_espacio_js(c: char) -> bool {
+pub fn es_espacio_js(c: char) -> bool {
     (c.is_whitespace() && c != '\u{85}') || c == '\u{feff}'
 }
 
@@ -128,6 +128,74 @@ pub fn parse_float(v: &Value) -> Option<f64> {
         Value::Array(a) => a.first().and_then(parse_float),
         _ => None,
     }
+}
+
+/// `String.prototype.trim()`: strips JavaScript whitespace (see [`es_espacio_js`]) at both ends.
+pub fn recortar(s: &str) -> &str {
+    s.trim_matches(es_espacio_js)
+}
+
+/// `parseInt(s)` without a radix (catalog.md §1.4 `intNoRadix`): like [`parse_int_str`], but a
+/// `0x`/`0X` prefix after the sign reads hexadecimal digits (`"0x10"` → 16, `"0x"` → NaN).
+/// Saturates beyond `i64`.
+pub fn parse_int_sin_base_str(s: &str) -> Option<i64> {
+    let t = s.trim_start_matches(es_espacio_js);
+    let (neg, resto) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (base, digitos) = match resto.get(..2) {
+        Some("0x" | "0X") => (16, &resto[2..]),
+        _ => (10, resto),
+    };
+    let run: &str = &digitos[..digitos
+        .bytes()
+        .take_while(|b| (*b as char).is_digit(base))
+        .count()];
+    if run.is_empty() {
+        return None;
+    }
+    let v = i64::from_str_radix(run, base).unwrap_or(i64::MAX);
+    Some(if neg { -v } else { v })
+}
+
+/// `Number.prototype.toString()` (`String(n)`): shortest round-trip digits, exponent notation
+/// from 1e21 up and below 1e-6 (`15000`, `0.30000000000000004`, `1e+21`, `1.5e-7`, `-0` → `0`).
+pub fn numero_a_texto(n: f64) -> String {
+    if n.is_nan() {
+        return "NaN".into();
+    }
+    if n.is_infinite() {
+        return if n > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if n == 0.0 {
+        return "0".into();
+    }
+    // Rust's `{:e}` prints the shortest round-trip digits: `d[.ddd]e<exp>`.
+    let e = format!("{:e}", n.abs());
+    let (mantisa, exp) = e.split_once('e').expect("LowerExp always has an exponent");
+    let digitos: String = mantisa.chars().filter(|c| *c != '.').collect();
+    let k = digitos.len() as i32;
+    // ECMAScript Number::toString: value = 0.digitos × 10^n.
+    let n_exp = exp.parse::<i32>().expect("integer exponent") + 1;
+    let signo = if n < 0.0 { "-" } else { "" };
+    let cuerpo = if k <= n_exp && n_exp <= 21 {
+        format!("{digitos}{}", "0".repeat((n_exp - k) as usize))
+    } else if 0 < n_exp && n_exp <= 21 {
+        format!("{}.{}", &digitos[..n_exp as usize], &digitos[n_exp as usize..])
+    } else if -6 < n_exp && n_exp <= 0 {
+        format!("0.{}{digitos}", "0".repeat((-n_exp) as usize))
+    } else {
+        let e = n_exp - 1;
+        let signo_e = if e < 0 { '-' } else { '+' };
+        if k == 1 {
+            format!("{digitos}e{signo_e}{}", e.abs())
+        } else {
+            format!("{}.{}e{signo_e}{}", &digitos[..1], &digitos[1..], e.abs())
+        }
+    };
+    format!("{signo}{cuerpo}")
 }
 
 /// The ids of a bulk-delete body (catalog.md §4.5 step 2): `parseInt` of each element, kept when
@@ -228,5 +296,54 @@ mod tests {
         let menos_cero = parse_float(&json!(-0.0)).unwrap();
         assert!(menos_cero == 0.0 && menos_cero.is_sign_positive());
         assert!(parse_float_str("-0").unwrap().is_sign_negative());
+    }
+
+    #[test]
+    fn recortar_como_javascript() {
+        assert_eq!(recortar("\u{feff}\u{a0} a b\u{3000}\n"), "a b");
+        assert_eq!(recortar("\u{85}x"), "\u{85}x");
+    }
+
+    #[test]
+    fn parse_int_sin_base_lee_hexadecimal() {
+        for (s, esperado) in [
+            ("0x10", Some(16)),
+            ("0X1f", Some(31)),
+            ("-0x10", Some(-16)),
+            ("0x", None),
+            ("0xg", None),
+            ("3.7", Some(3)),
+            ("10 uds", Some(10)),
+            (" 7", Some(7)),
+            ("", None),
+            ("abc", None),
+            ("-0", Some(0)),
+            ("99999999999999999999999", Some(i64::MAX)),
+        ] {
+            assert_eq!(parse_int_sin_base_str(s), esperado, "{s}");
+        }
+    }
+
+    #[test]
+    fn numeros_a_texto_como_javascript() {
+        for (n, esperado) in [
+            (15000.0, "15000"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (1e21, "1e+21"),
+            (1.5e21, "1.5e+21"),
+            (123456789012345680000.0, "123456789012345680000"),
+            (0.000001, "0.000001"),
+            (0.0000015, "0.0000015"),
+            (1e-7, "1e-7"),
+            (1.25e-7, "1.25e-7"),
+            (-2.5, "-2.5"),
+            (-0.0, "0"),
+            (99.99, "99.99"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (f64::INFINITY, "Infinity"),
+        ] {
+            assert_eq!(numero_a_texto(n), esperado, "{n}");
+        }
     }
 }
