@@ -183,7 +183,11 @@ pub fn numero_a_texto(n: f64) -> String {
     let cuerpo = if k <= n_exp && n_exp <= 21 {
         format!("{digitos}{}", "0".repeat((n_exp - k) as usize))
     } else if 0 < n_exp && n_exp <= 21 {
-        format!("{}.{}", &digitos[..n_exp as usize], &digitos[n_exp as usize..])
+        format!(
+            "{}.{}",
+            &digitos[..n_exp as usize],
+            &digitos[n_exp as usize..]
+        )
     } else if -6 < n_exp && n_exp <= 0 {
         format!("0.{}{digitos}", "0".repeat((-n_exp) as usize))
     } else {
