@@ -279,6 +279,8 @@ pub struct Pet<'a> {
     path: String,
     cookie: Option<String>,
     cuerpo: Option<String>,
+    /// The body is base64 text (`isBase64Encoded: true`).
+    base64: bool,
     cabeceras: Vec<(String, String)>,
     ip: Option<String>,
 }
@@ -297,6 +299,14 @@ impl<'a> Pet<'a> {
     /// A raw body, no content type added.
     pub fn cuerpo(mut self, texto: &str) -> Self {
         self.cuerpo = Some(texto.to_string());
+        self
+    }
+    /// A binary body (XLSX, multipart): base64-encoded with `isBase64Encoded: true`, as API
+    /// Gateway delivers binary media types; no content type added.
+    pub fn cuerpo_binario(mut self, bytes: &[u8]) -> Self {
+        use base64::Engine;
+        self.cuerpo = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
+        self.base64 = true;
         self
     }
     pub fn cabecera(mut self, k: &str, v: &str) -> Self {
@@ -348,7 +358,7 @@ impl<'a> Pet<'a> {
                 }
             }
         }
-        ev["isBase64Encoded"] = json!(false);
+        ev["isBase64Encoded"] = json!(self.base64);
         if let Some(o) = ev.as_object_mut() {
             o.remove("pathParameters");
         }
@@ -412,6 +422,7 @@ impl App {
             path: path.to_string(),
             cookie: None,
             cuerpo: None,
+            base64: false,
             cabeceras: Vec::new(),
             ip: None,
         }
