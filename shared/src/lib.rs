@@ -4,6 +4,8 @@
 pub mod auditoria;
 pub mod codigos;
 pub mod config;
+#[cfg(feature = "correo")]
+pub mod correo;
 pub mod db;
 pub mod error;
 pub mod http;
@@ -33,6 +35,8 @@ pub struct Estado {
     pub pool: deadpool_postgres::Pool,
     pub limitador: rate_limit::Limitador,
     http: OnceLock<reqwest::Client>,
+    #[cfg(feature = "correo")]
+    correo: OnceLock<correo::Correo>,
 }
 
 impl Estado {
@@ -50,6 +54,8 @@ impl Estado {
             pool,
             limitador,
             http: OnceLock::new(),
+            #[cfg(feature = "correo")]
+            correo: OnceLock::new(),
         })
     }
 
@@ -65,6 +71,13 @@ impl Estado {
                 .build()
                 .expect("static reqwest configuration")
         })
+    }
+
+    /// The SMTP mailer (platform.md §10), built on first use.
+    #[cfg(feature = "correo")]
+    pub fn correo(&self) -> &correo::Correo {
+        self.correo
+            .get_or_init(|| correo::Correo::new(&self.config.smtp))
     }
 }
 

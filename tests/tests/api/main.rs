@@ -3,3 +3,4 @@
 mod categorias;
 mod rate_limit;
 mod sesion;
+mod webhooks;
