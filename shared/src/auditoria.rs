@@ -60,3 +60,54 @@ pub async fn registrar(estado: &Estado, ctx: &Ctx, ev: Evento<'_>) {
         );
     }
 }
+
+/// Many rows of one request after the commit, in one statement per 1,000 rows (the import
+/// writes one per created category and product, platform.md §8.3); best-effort like
+/// [`registrar`], rows keep the order of `eventos`.
+pub async fn registrar_varios(estado: &Estado, ctx: &Ctx, eventos: &[Evento<'_>]) {
+    if eventos.is_empty() {
+        return;
+    }
+    let r: anyhow::Result<()> = async {
+        let c = estado.pool.get().await?;
+        for lote in eventos.chunks(1000) {
+            let acciones: Vec<&str> = lote.iter().map(|e| e.accion).collect();
+            let entidades: Vec<&str> = lote.iter().map(|e| e.entidad).collect();
+            let ids: Vec<Option<&str>> = lote.iter().map(|e| e.entidad_id.as_deref()).collect();
+            let datos: Vec<Option<tokio_postgres::types::Json<&Value>>> = lote
+                .iter()
+                .map(|e| e.datos.as_ref().map(tokio_postgres::types::Json))
+                .collect();
+            let ips: Vec<Option<&str>> = lote
+                .iter()
+                .map(|e| ctx.ip.as_deref().or(e.ip_defecto))
+                .collect();
+            c.consulta(
+                r#"INSERT INTO "Auditoria" ("usuarioId", "empresaId", "accion", "entidad", "entidadId", "datos", "ip", "creadoEn")
+                   SELECT $1, $2, t.a, t.e, t.i, t.d, t.ip, now() AT TIME ZONE 'UTC'
+                   FROM unnest($3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[])
+                        WITH ORDINALITY AS t(a, e, i, d, ip, n)
+                   ORDER BY t.n"#,
+                &[
+                    (&ctx.usuario.id, Type::TEXT),
+                    (&ctx.empresa.as_str(), Type::TEXT),
+                    (&acciones, Type::TEXT_ARRAY),
+                    (&entidades, Type::TEXT_ARRAY),
+                    (&ids, Type::TEXT_ARRAY),
+                    (&datos, Type::JSONB_ARRAY),
+                    (&ips, Type::TEXT_ARRAY),
+                ],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = r {
+        tracing::warn!(
+            error.message = %e,
+            filas = eventos.len(),
+            "auditoría no registrada"
+        );
+    }
+}
