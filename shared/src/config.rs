@@ -54,7 +54,7 @@ impl ListaEmails {
         match email {
             Some(e) if !e.is_empty() => {
                 let e = e.to_lowercase();
-                self.entradas.iter().any(|x| *x == e)
+                self.entradas.contains(&e)
             }
             _ => false,
         }

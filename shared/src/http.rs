@@ -147,15 +147,15 @@ impl<'a, R: Copy + 'static> Peticion<'a, R> {
 
     /// Builds the final response and writes the request's log line.
     pub fn cerrar(self, res: Result<Respuesta, Error>) -> Response<Body> {
-        if let Err(e) = &res {
-            if e.es_inesperado() {
-                tracing::error!(
-                    route = self.patron,
-                    error.message = %e,
-                    error.cause_chain = ?e,
-                    "error inesperado"
-                );
-            }
+        if let Err(e) = &res
+            && e.es_inesperado()
+        {
+            tracing::error!(
+                route = self.patron,
+                error.message = %e,
+                error.cause_chain = ?e,
+                "error inesperado"
+            );
         }
         let out = construir(self.estado, res, self.error_generico);
         registrar(
@@ -279,10 +279,10 @@ pub fn parse_id(s: &str) -> Result<i32, Error> {
 /// Client address (platform.md §7.2): the gateway's source IP; the header chain only when the
 /// request did not come through API Gateway (local development).
 pub fn ip_cliente(req: &Request) -> Option<String> {
-    if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() {
-        if let Some(ip) = ctx.http.source_ip.as_deref().filter(|s| !s.is_empty()) {
-            return Some(ip.to_string());
-        }
+    if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref()
+        && let Some(ip) = ctx.http.source_ip.as_deref().filter(|s| !s.is_empty())
+    {
+        return Some(ip.to_string());
     }
     let h = req.headers();
     if let Some(xff) = h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {

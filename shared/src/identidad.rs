@@ -67,10 +67,10 @@ pub async fn vincular_o_provisionar(
         intento += 1;
         match provisionar_tx(client, config, id).await {
             Ok(r) => {
-                if let Resultado::Revinculado(u) = &r {
-                    if u.estado == EstadoUsuario::Pendiente {
-                        notificaciones::usuario_registrado(client, u).await;
-                    }
+                if let Resultado::Revinculado(u) = &r
+                    && u.estado == EstadoUsuario::Pendiente
+                {
+                    notificaciones::usuario_registrado(client, u).await;
                 }
                 return Ok(r);
             }

@@ -148,14 +148,14 @@ impl Limitador {
     /// Fixed window from the first request (platform.md §7.3, in-memory mode).
     pub fn decidir_memoria(&self, clave: &str, ahora: u64) -> Decision {
         let mut m = self.memoria.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((cuenta, reset)) = m.get_mut(clave) {
-            if ahora < *reset {
-                if *cuenta >= self.max {
-                    return Decision::Rechazada((*reset - ahora).div_ceil(1000));
-                }
-                *cuenta += 1;
-                return Decision::Permitida;
+        if let Some((cuenta, reset)) = m.get_mut(clave)
+            && ahora < *reset
+        {
+            if *cuenta >= self.max {
+                return Decision::Rechazada((*reset - ahora).div_ceil(1000));
             }
+            *cuenta += 1;
+            return Decision::Permitida;
         }
         if m.len() >= MAX_ENTRADAS_MEMORIA {
             m.retain(|_, (_, reset)| ahora < *reset);

@@ -56,10 +56,10 @@ pub fn resolver<'t, 'p, R>(
     let path = normalizar(path);
     let mut mejor: Option<(Vec<bool>, &'static str)> = None;
     for r in tabla {
-        if let Some((forma, _)) = coincide(r.patron, path) {
-            if mejor.as_ref().is_none_or(|(f, _)| forma > *f) {
-                mejor = Some((forma, r.patron));
-            }
+        if let Some((forma, _)) = coincide(r.patron, path)
+            && mejor.as_ref().is_none_or(|(f, _)| forma > *f)
+        {
+            mejor = Some((forma, r.patron));
         }
     }
     let Some((_, patron)) = mejor else {
