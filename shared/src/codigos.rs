@@ -95,7 +95,10 @@ pub async fn bloquear_numeracion(
 ) -> Result<(), crate::Error> {
     tx.consulta(
         "SELECT pg_advisory_xact_lock(hashtextextended('codigo:' || $1 || ':' || $2::text, 0))",
-        &[(&empresa.as_str(), crate::db::Type::TEXT), (&categoria_id, crate::db::Type::INT4)],
+        &[
+            (&empresa.as_str(), crate::db::Type::TEXT),
+            (&categoria_id, crate::db::Type::INT4),
+        ],
     )
     .await?;
     Ok(())
@@ -117,11 +120,18 @@ pub async fn siguiente_codigo(
         .consulta(
             r#"SELECT max((substring("codigo" from $3))::numeric)::text
                FROM "Producto" WHERE "empresaId" = $1 AND "categoriaId" = $2"#,
-            &[(&empresa.as_str(), Type::TEXT), (&categoria_id, Type::INT4), (&patron, Type::TEXT)],
+            &[
+                (&empresa.as_str(), Type::TEXT),
+                (&categoria_id, Type::INT4),
+                (&patron, Type::TEXT),
+            ],
         )
         .await?;
     let max: Option<String> = fila.first().and_then(|f| f.get(0));
-    let mut n = max.and_then(|m| m.parse::<u128>().ok()).unwrap_or(0).saturating_add(1);
+    let mut n = max
+        .and_then(|m| m.parse::<u128>().ok())
+        .unwrap_or(0)
+        .saturating_add(1);
     loop {
         let candidato = formatear_codigo(prefijo, n);
         let usado = tx

@@ -14,11 +14,11 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use tokio_postgres::error::SqlState;
 
+use crate::Estado;
 use crate::db::{Consulta, Type};
 use crate::error::Error;
 use crate::json::{ser_fecha, ser_numero};
 use crate::sesion::EmpresaId;
-use crate::Estado;
 
 /// `MARGEN_ALERTA_STOCK` (catalog.md §3.3): low stock is `cantidad ≤ stockMinimo + 2`.
 pub const MARGEN_ALERTA_STOCK: i32 = 2;
@@ -48,7 +48,11 @@ impl Producto {
 
     /// The same columns qualified by a table alias, e.g. `p."id", p."nombre", …`.
     pub fn columnas(alias: &str) -> String {
-        Self::COLUMNAS.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
+        Self::COLUMNAS
+            .split(", ")
+            .map(|c| format!("{alias}.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     pub fn from_row(f: &tokio_postgres::Row, base: usize) -> Self {
@@ -216,14 +220,20 @@ pub async fn aplicar_movimiento(
             r#"UPDATE "Producto" SET "cantidad" = "cantidad" + $3
                WHERE "id" = $1 AND "empresaId" = $2 AND "cantidad" + $3 >= 0
                RETURNING "nombre", "cantidad" - $3, "cantidad", "stockMinimo""#,
-            &[(&m.producto_id, Type::INT4), (&empresa.as_str(), Type::TEXT), (&delta, Type::INT4)],
+            &[
+                (&m.producto_id, Type::INT4),
+                (&empresa.as_str(), Type::TEXT),
+                (&delta, Type::INT4),
+            ],
         )
         .await;
     let filas = match actualizado {
         Err(e) if e.code() == Some(&SqlState::CHECK_VIOLATION) => return Ok(None),
         other => other?,
     };
-    let Some(f) = filas.first() else { return Ok(None) };
+    let Some(f) = filas.first() else {
+        return Ok(None);
+    };
     let cambio = CambioStock {
         producto_id: m.producto_id,
         nombre: f.get(0),
@@ -270,8 +280,10 @@ pub async fn notificar_stock_bajo(estado: &Estado, empresa: &EmpresaId, cambios:
     };
     for cambio in cruces {
         let titulo = format!("Stock bajo: {}", cambio.nombre);
-        let mensaje =
-            format!("Quedan {} unidades (mínimo {}).", cambio.despues, cambio.stock_minimo);
+        let mensaje = format!(
+            "Quedan {} unidades (mínimo {}).",
+            cambio.despues, cambio.stock_minimo
+        );
         let link = format!("/productos/{}", cambio.producto_id);
         let r = c
             .consulta(
