@@ -148,12 +148,15 @@ pub struct App {
     pub pg: tokio_postgres::Client,
 }
 
+/// A last adjustment of a test app's configuration.
+pub type Ajuste = Box<dyn FnOnce(&mut Config) + Send>;
+
 /// Options of a test app: rate limit and Redis.
 pub struct Opciones {
     pub rate_limit_max: u32,
     pub rate_limit_window_ms: u64,
     pub redis: Option<String>,
-    pub ajustar: Option<Box<dyn FnOnce(&mut Config) + Send>>,
+    pub ajustar: Option<Ajuste>,
 }
 
 impl Default for Opciones {

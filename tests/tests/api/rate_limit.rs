@@ -65,7 +65,7 @@ async fn redis_sexto_post_es_429_con_claves_de_upstash() {
     for ventana in w..=ahora_w {
         let v: Option<i64> = con.get(clave_redis(&app.ip, ventana)).await.unwrap();
         total += v.unwrap_or(0);
-        if let Some(_) = v {
+        if v.is_some() {
             let ttl: i64 = con.pttl(clave_redis(&app.ip, ventana)).await.unwrap();
             assert!(ttl > 0 && ttl <= 121_000, "PEXPIRE 2W+1000, ttl={ttl}");
         }
