@@ -1,6 +1,7 @@
 //! One test binary, a module per resource (style.md §7).
 
 mod categorias;
+mod movimientos;
 mod rate_limit;
 mod sesion;
 mod webhooks;
