@@ -673,6 +673,30 @@ async fn neon_auth_jwks_url_tiene_prioridad() {
 // Body and dispatch.
 
 #[tokio::test]
+async fn cuerpo_en_base64_de_api_gateway_se_verifica_sobre_los_bytes() {
+    let p = Prueba::nueva().await;
+    // Non-ASCII and spacing that a re-serialisation would change: the raw bytes are signed.
+    let cuerpo = "{ \"event_type\": \"user.created\",  \"user\": {\"id\": \"neon-b64\", \"email\": \"nuno@example.com\", \"name\": \"Nuño\"} }";
+    let e = p.entrega(cuerpo);
+    let mut pet = p.app.post(RUTA).cuerpo_binario(cuerpo.as_bytes());
+    for (k, v) in &e.cabeceras {
+        pet = pet.cabecera(k, v);
+    }
+    assert_eq!(aceptado(&pet.send().await), ok());
+    let nombre: String = p
+        .app
+        .pg
+        .query_one(
+            r#"SELECT "nombre" FROM "Usuario" WHERE "neonAuthId" = 'neon-b64'"#,
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(nombre, "Nuño");
+}
+
+#[tokio::test]
 async fn cuerpo_invalido_o_null_es_400() {
     let p = Prueba::nueva().await;
     for cuerpo in ["{no es json", "", "null", " null ", "\u{feff}{}"] {
