@@ -2,6 +2,7 @@
 
 mod categorias;
 mod movimientos;
+mod productos;
 mod rate_limit;
 mod sesion;
 mod webhooks;
