@@ -114,7 +114,7 @@ pub async fn crear(
         None => sugerir_prefijo(&nombre, |p| usados.iter().any(|u| u == p)),
         Some(p) => {
             // catalog.md §4.2: the "in use" check precedes the format check.
-            if usados.iter().any(|u| *u == p) {
+            if usados.contains(&p) {
                 return Err(prefijo_en_uso(&p));
             }
             if !prefijo_valido(&p) {
