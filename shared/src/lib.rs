@@ -9,6 +9,7 @@ pub mod correo;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod idempotencia;
 pub mod identidad;
 pub mod ids;
 pub mod js;

@@ -2,8 +2,9 @@
 //! cotizaciones, órdenes de compra).
 //!
 //! **Lock order** (the one order of the whole codebase, so concurrent sales, conversions,
-//! receipts and movements cannot deadlock): first the parent document row (venta, cotizacion,
-//! orden de compra) when there is one, then the `"Producto"` rows ascending by id, all through
+//! receipts and movements cannot deadlock): first the request's idempotency key when it has one
+//! (`shared::idempotencia::reclamar`), then the parent document row (venta, cotizacion, orden de
+//! compra) when there is one, then the `"Producto"` rows ascending by id, all through
 //! [`bloquear_productos`]. Stock changes are `cantidad = cantidad ± n` with a condition, in the
 //! same transaction as the movement row; the CHECK `"Producto_cantidad_no_negativa"`
 //! (migration V3) is the second wall.
