@@ -7,6 +7,7 @@ pub mod config;
 #[cfg(feature = "correo")]
 pub mod correo;
 pub mod db;
+pub mod dinero;
 pub mod error;
 pub mod http;
 pub mod idempotencia;

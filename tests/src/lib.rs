@@ -94,14 +94,19 @@ async fn plantilla() -> String {
                 .unwrap();
             // Databases left by earlier runs whose process is gone.
             let viejas = admin
-                .query("SELECT datname FROM pg_database WHERE datname LIKE 'inv\\_test\\_%'", &[])
+                .query(
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'inv\\_test\\_%'",
+                    &[],
+                )
                 .await
                 .unwrap();
             for f in viejas {
                 let nombre: String = f.get(0);
                 let pid = nombre.split('_').nth(2).unwrap_or("");
                 if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-                    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {nombre} WITH (FORCE)")).await;
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {nombre} WITH (FORCE)"))
+                        .await;
                 }
             }
             let existe = admin
@@ -221,6 +226,12 @@ pub async fn despachar(estado: &Estado, req: Request) -> Response<Body> {
         productos::handle(estado, req).await
     } else if path.starts_with("/api/movimientos") {
         movimientos::handle(estado, req).await
+    } else if path.starts_with("/api/ventas") {
+        ventas::handle(estado, req).await
+    } else if path.starts_with("/api/cotizaciones") {
+        cotizaciones::handle(estado, req).await
+    } else if path.starts_with("/api/clientes") {
+        clientes::handle(estado, req).await
     } else {
         // categorias also answers the JSON 404 of unmatched paths (the catch-all route).
         categorias::handle(estado, req).await
@@ -244,15 +255,31 @@ const EVENTOS: &[(&str, &str, &str)] = &[
     ("GET", "/api/productos/{id}", "productos/obtener"),
     ("PUT", "/api/productos/{id}", "productos/actualizar"),
     ("DELETE", "/api/productos/{id}", "productos/eliminar"),
-    ("POST", "/api/productos/bulk-delete", "productos/bulk-delete"),
+    (
+        "POST",
+        "/api/productos/bulk-delete",
+        "productos/bulk-delete",
+    ),
     ("POST", "/api/productos/importar", "productos/importar"),
     ("GET", "/api/productos/plantilla", "productos/plantilla"),
-    ("GET", "/api/productos/sugerir-codigo", "productos/sugerir-codigo"),
-    ("GET", "/api/productos/{id}/historial-precios", "productos/historial-precios"),
+    (
+        "GET",
+        "/api/productos/sugerir-codigo",
+        "productos/sugerir-codigo",
+    ),
+    (
+        "GET",
+        "/api/productos/{id}/historial-precios",
+        "productos/historial-precios",
+    ),
     ("GET", "/api/inventory", "productos/inventory"),
     ("GET", "/api/movimientos", "movimientos/listar"),
     ("POST", "/api/movimientos", "movimientos/crear"),
-    ("POST", "/api/movimientos/bulk-delete", "movimientos/bulk-delete"),
+    (
+        "POST",
+        "/api/movimientos/bulk-delete",
+        "movimientos/bulk-delete",
+    ),
 ];
 
 fn evento_base(metodo: &Method, path: &str) -> &'static str {
