@@ -22,6 +22,7 @@ pub mod rutas;
 pub mod sesion;
 pub mod stock;
 pub mod telemetry;
+pub mod ventas;
 
 use std::sync::{Arc, OnceLock};
 
