@@ -156,6 +156,30 @@ pub struct App {
 /// A last adjustment of a test app's configuration.
 pub type Ajuste = Box<dyn FnOnce(&mut Config) + Send>;
 
+/// Each test's database is dropped with its app (a thread of its own: `Drop` cannot await), so
+/// the server does not accumulate databases across runs.
+impl Drop for App {
+    fn drop(&mut self) {
+        let db = std::mem::take(&mut self.db);
+        if db.is_empty() || std::env::var_os("TEST_KEEP_DB").is_some() {
+            return;
+        }
+        let hilo = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let admin = conectar(&url_admin()).await;
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                    .await;
+            });
+        });
+        let _ = hilo.join();
+    }
+}
+
 /// Options of a test app: rate limit and Redis.
 pub struct Opciones {
     pub rate_limit_max: u32,
@@ -279,6 +303,25 @@ const EVENTOS: &[(&str, &str, &str)] = &[
         "POST",
         "/api/movimientos/bulk-delete",
         "movimientos/bulk-delete",
+    ),
+    ("POST", "/api/ventas", "ventas/crear"),
+    ("POST", "/api/ventas/{id}/cancelar", "ventas/cancelar"),
+    ("GET", "/api/clientes", "clientes/listar"),
+    ("POST", "/api/clientes", "clientes/crear"),
+    ("GET", "/api/clientes/{id}", "clientes/obtener"),
+    ("PUT", "/api/clientes/{id}", "clientes/actualizar"),
+    ("GET", "/api/clientes/{id}/historial", "clientes/historial"),
+    ("GET", "/api/cotizaciones", "cotizaciones/listar"),
+    ("POST", "/api/cotizaciones", "cotizaciones/crear"),
+    (
+        "POST",
+        "/api/cotizaciones/{id}/cancelar",
+        "cotizaciones/cancelar",
+    ),
+    (
+        "POST",
+        "/api/cotizaciones/{id}/convertir",
+        "cotizaciones/convertir",
     ),
 ];
 
