@@ -1,6 +1,7 @@
 //! One test binary, a module per resource (style.md §7).
 
 mod categorias;
+mod importar;
 mod movimientos;
 mod productos;
 mod rate_limit;
