@@ -7,4 +7,5 @@ mod movimientos;
 mod productos;
 mod rate_limit;
 mod sesion;
+mod ventas;
 mod webhooks;

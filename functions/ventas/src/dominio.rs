@@ -1,0 +1,414 @@
+//! Sale rules of sales.md §3, §4.2, §4.3. Both writes are one transaction that takes the locks
+//! in the order documented in `shared::stock` (idempotency key, then the sale row, then the
+//! products ascending), so a sale can neither oversell (the availability check runs under the
+//! product locks) nor be restocked twice (the cancel flips `canceladaEn` conditionally before it
+//! touches stock). A deadlock or serialization failure that still happens is retried once.
+//! Audit rows and `STOCK_BAJO` notifications run after the commit, best-effort.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta, Timelike, Utc};
+use http::StatusCode;
+use serde::Serialize;
+use serde_json::{Value, json};
+use shared::auditoria::{self, Evento};
+use shared::db::{self, Consulta, Type};
+use shared::idempotencia::{self, Clave};
+use shared::json::{fecha, numero};
+use shared::stock::{self, CambioStock, NuevoMovimiento, Producto, TipoMovimiento};
+use shared::ventas::{self, ItemVenta, LineaVenta, NuevaVenta, ProductoDeItem, Venta, VentaCreada};
+use shared::{Ctx, Error, Estado, Respuesta};
+use tracing::instrument;
+
+use crate::entrada;
+
+const VENTA_NO_ENCONTRADA: &str = "Venta no encontrada.";
+const YA_CANCELADA: &str = "Esta venta ya fue cancelada.";
+const OTRO_DIA: &str = "Solo se pueden cancelar ventas registradas el mismo día calendario.";
+
+fn producto_no_encontrado(id: i32) -> Error {
+    Error::not_found(format!(
+        "Producto no encontrado o no pertenece a la empresa: {id}"
+    ))
+}
+
+fn stock_insuficiente(nombre: &str, cantidad: i64, disponible: i64) -> Error {
+    Error::bad_request(format!(
+        "Stock insuficiente para \"{nombre}\". Solicitas {cantidad}, disponible {disponible}."
+    ))
+}
+
+/// Runs a whole transaction again, once, when it failed with a deadlock or a serialization
+/// failure (`shared::db::es_reintentable`); the second failure is the endpoint's generic 500.
+async fn con_reintento<T, F, Fut>(mut intento: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    match intento().await {
+        Err(e) if db::es_reintentable(&e) => {
+            tracing::warn!(error.message = %e, "transacción reintentada");
+            intento().await
+        }
+        r => r,
+    }
+}
+
+enum Creacion {
+    /// The same `Idempotency-Key` and body already committed: its stored response.
+    Repetida(Respuesta),
+    Nueva {
+        venta: VentaCreada,
+        cuerpo: Value,
+        cambios: Vec<CambioStock>,
+    },
+}
+
+/// §4.2: the sale, then (after the commit) its audit row and the `STOCK_BAJO` crossings.
+pub async fn crear(
+    estado: &Estado,
+    ctx: &Ctx,
+    pedido: &entrada::NuevaVenta,
+    clave: Option<&Clave>,
+) -> Result<Respuesta, Error> {
+    let (venta, cuerpo, cambios) =
+        match con_reintento(|| crear_en_transaccion(estado, ctx, pedido, clave)).await? {
+            Creacion::Repetida(r) => return Ok(r),
+            Creacion::Nueva {
+                venta,
+                cuerpo,
+                cambios,
+            } => (venta, cuerpo, cambios),
+        };
+    tracing::info!(
+        venta_id = venta.venta.id,
+        total = venta.venta.total,
+        lineas = venta.items.len(),
+        "venta creada"
+    );
+    auditoria::registrar(
+        estado,
+        ctx,
+        Evento {
+            accion: "CREAR",
+            entidad: "Venta",
+            entidad_id: Some(venta.venta.id.to_string()),
+            datos: Some(datos_auditoria_crear(&venta)),
+            ip_defecto: None,
+        },
+    )
+    .await;
+    stock::notificar_stock_bajo(estado, &ctx.empresa, &cambios).await;
+    Respuesta::json(StatusCode::CREATED, &cuerpo)
+}
+
+#[instrument(skip_all)]
+async fn crear_en_transaccion(
+    estado: &Estado,
+    ctx: &Ctx,
+    pedido: &entrada::NuevaVenta,
+    clave: Option<&Clave>,
+) -> Result<Creacion, Error> {
+    let mut c = estado.pool.get().await?;
+    let tx = db::transaccion(&mut c).await?;
+    // Lock order 1: the idempotency key. A concurrent request with the same key waits here until
+    // this transaction ends, then replays what it stored.
+    if let Some(clave) = clave
+        && let Some(guardada) = idempotencia::reclamar(&tx, ctx, clave).await?
+    {
+        return Ok(Creacion::Repetida(guardada));
+    }
+    // Lock order 3 (a new sale has no parent row): the products, ascending. Everything read from
+    // here on (stock, reservations) cannot change until the commit, except quotes' expiry.
+    let ids: Vec<i32> = pedido.lineas.iter().map(|l| l.producto_id).collect();
+    let mut productos: HashMap<i32, Producto> = stock::bloquear_productos(&tx, &ctx.empresa, &ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let reservas = stock::reservado(&tx, &ctx.empresa, &ids).await?;
+    let mut lineas = Vec::with_capacity(pedido.lineas.len());
+    for l in &pedido.lineas {
+        let producto = productos
+            .remove(&l.producto_id)
+            .ok_or_else(|| producto_no_encontrado(l.producto_id))?;
+        let reservado = reservas.get(&producto.id).copied().unwrap_or(0);
+        let disponible = stock::disponible(producto.cantidad, reservado);
+        if l.cantidad > disponible {
+            return Err(stock_insuficiente(&producto.nombre, l.cantidad, disponible));
+        }
+        // `cantidad ≤ disponible ≤ i32::MAX`, so it fits.
+        let cantidad = i32::try_from(l.cantidad).map_err(|e| Error::Interno(e.into()))?;
+        lineas.push(LineaVenta::a_precio_actual(producto, cantidad));
+    }
+    let notas = pedido.notas.as_deref();
+    let (venta, cambios) = ventas::insertar_venta(
+        &tx,
+        ctx,
+        &NuevaVenta {
+            vendedor_id: ctx.usuario_id(),
+            cliente_id: None,
+            notas,
+        },
+        &lineas,
+        |id| match notas {
+            Some(n) => format!("Venta #{id} — {n}"),
+            None => format!("Venta #{id}"),
+        },
+    )
+    .await?;
+    let cuerpo = serde_json::to_value(&venta).map_err(|e| Error::Interno(e.into()))?;
+    if let Some(clave) = clave {
+        idempotencia::guardar(&tx, ctx, clave, StatusCode::CREATED, &cuerpo).await?;
+    }
+    tx.commit().await?;
+    Ok(Creacion::Nueva {
+        venta,
+        cuerpo,
+        cambios,
+    })
+}
+
+/// platform.md §8.3: `{despues: {id, total, totalItems, totalUnidades, notas, items: [...]}}`.
+fn datos_auditoria_crear(v: &VentaCreada) -> Value {
+    let unidades: i64 = v.items.iter().map(|i| i64::from(i.cantidad)).sum();
+    json!({
+        "despues": {
+            "id": v.venta.id,
+            "total": numero(v.venta.total),
+            "totalItems": v.items.len(),
+            "totalUnidades": unidades,
+            "notas": v.venta.notas,
+            "items": v.items.iter().map(|i| json!({
+                "productoId": i.producto_id,
+                "nombre": i.producto.nombre,
+                "codigo": i.producto.codigo,
+                "cantidad": i.cantidad,
+                "precioUnitario": numero(i.precio_unitario),
+            })).collect::<Vec<_>>(),
+        }
+    })
+}
+
+/// The session user as embedded in a response: only `{id, nombre, email}` (sales.md §2).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct UsuarioEmbebido {
+    pub id: String,
+    pub nombre: String,
+    pub email: String,
+}
+
+/// §4.3 success body: the sale's scalars, `items[]` with `producto {nombre, codigo}`, and
+/// `canceladaPor`; no `vendedor`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VentaCancelada {
+    #[serde(flatten)]
+    pub venta: VentaCreada,
+    pub cancelada_por: UsuarioEmbebido,
+}
+
+/// The business zone of sales.md §1.9: `America/Bogota` has been UTC−5 without daylight saving
+/// since 1993, so a fixed offset gives the zone's calendar day for every stored sale.
+const BOGOTA_UTC_OFFSET_HORAS: i64 = -5;
+
+fn dia_en_bogota(utc: NaiveDateTime) -> NaiveDate {
+    (utc + TimeDelta::hours(BOGOTA_UTC_OFFSET_HORAS)).date()
+}
+
+/// §4.3 step 3 (Required, §8 #10): both instants (UTC wall clock) fall on the same calendar day
+/// in `America/Bogota`.
+pub fn mismo_dia_en_bogota(creada: NaiveDateTime, ahora: NaiveDateTime) -> bool {
+    dia_en_bogota(creada) == dia_en_bogota(ahora)
+}
+
+/// The application clock (§1.9) at the column's precision (`TIMESTAMP(3)`), so the instant
+/// checked is the instant stored.
+fn ahora_ms() -> NaiveDateTime {
+    let t = Utc::now().naive_utc();
+    t.with_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(t)
+}
+
+/// §4.3: flip, day check, restock, then (after the commit) the audit row.
+pub async fn cancelar(
+    estado: &Estado,
+    ctx: &Ctx,
+    id: i32,
+    motivo: Option<&str>,
+) -> Result<VentaCancelada, Error> {
+    let venta = con_reintento(|| cancelar_en_transaccion(estado, ctx, id, motivo)).await?;
+    let v = &venta.venta.venta;
+    tracing::info!(venta_id = v.id, "venta cancelada");
+    auditoria::registrar(
+        estado,
+        ctx,
+        Evento {
+            accion: "ACTUALIZAR",
+            entidad: "Venta",
+            entidad_id: Some(v.id.to_string()),
+            datos: Some(json!({
+                "antes": { "canceladaEn": null },
+                "despues": {
+                    "canceladaEn": v.cancelada_en.as_ref().map(fecha),
+                    "canceladaPorId": v.cancelada_por_id,
+                    "motivoCancelacion": v.motivo_cancelacion,
+                },
+                "operacion": "CANCELAR_VENTA",
+            })),
+            ip_defecto: None,
+        },
+    )
+    .await;
+    Ok(venta)
+}
+
+#[instrument(skip_all)]
+async fn cancelar_en_transaccion(
+    estado: &Estado,
+    ctx: &Ctx,
+    id: i32,
+    motivo: Option<&str>,
+) -> Result<VentaCancelada, Error> {
+    let empresa = ctx.empresa.as_str();
+    let ahora = ahora_ms();
+    let mut c = estado.pool.get().await?;
+    let tx = db::transaccion(&mut c).await?;
+    // Lock order 2: the sale row, taken by the conditional flip itself (§8 #2). Concurrent
+    // cancels queue on the row; once the winner commits they re-check `"canceladaEn" IS NULL`,
+    // change nothing and answer 409, so stock is returned exactly once.
+    let filas = tx
+        .consulta(
+            &format!(
+                r#"UPDATE "Venta" SET "canceladaEn" = $3, "canceladaPorId" = $4, "motivoCancelacion" = $5
+                   WHERE "id" = $1 AND "empresaId" = $2 AND "canceladaEn" IS NULL
+                   RETURNING {}"#,
+                Venta::COLUMNAS
+            ),
+            &[
+                (&id, Type::INT4),
+                (&empresa, Type::TEXT),
+                (&ahora, Type::TIMESTAMP),
+                (&ctx.usuario.id, Type::TEXT),
+                (&motivo, Type::TEXT),
+            ],
+        )
+        .await?;
+    let Some(fila) = filas.first() else {
+        let existe = tx
+            .consulta(
+                r#"SELECT 1 FROM "Venta" WHERE "id" = $1 AND "empresaId" = $2"#,
+                &[(&id, Type::INT4), (&empresa, Type::TEXT)],
+            )
+            .await?;
+        return Err(if existe.is_empty() {
+            Error::not_found(VENTA_NO_ENCONTRADA)
+        } else {
+            Error::conflict(YA_CANCELADA)
+        });
+    };
+    let venta = Venta::from_row(fila, 0);
+    // Dropping the transaction undoes the flip.
+    if !mismo_dia_en_bogota(venta.creado_en, ahora) {
+        return Err(Error::bad_request(OTRO_DIA));
+    }
+    let lineas: Vec<(i32, i32, i32, f64, f64)> = tx
+        .consulta(
+            r#"SELECT "id", "productoId", "cantidad", "precioUnitario", "subtotal"
+               FROM "ItemVenta" WHERE "ventaId" = $1 ORDER BY "id""#,
+            &[(&id, Type::INT4)],
+        )
+        .await?
+        .iter()
+        .map(|f| (f.get(0), f.get(1), f.get(2), f.get(3), f.get(4)))
+        .collect();
+    // Lock order 3: the products, ascending, before the increments (which run in item order).
+    let ids: Vec<i32> = lineas.iter().map(|l| l.1).collect();
+    let productos: HashMap<i32, Producto> = stock::bloquear_productos(&tx, &ctx.empresa, &ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let nota = format!("Devolución por cancelación de venta #{id}");
+    let mut items = Vec::with_capacity(lineas.len());
+    for (item_id, producto_id, cantidad, precio_unitario, subtotal) in lineas {
+        let producto = productos.get(&producto_id).ok_or_else(|| {
+            Error::Interno(anyhow::anyhow!(
+                "producto {producto_id} de la venta {id} fuera de la empresa"
+            ))
+        })?;
+        stock::aplicar_movimiento(
+            &tx,
+            &ctx.empresa,
+            &NuevoMovimiento {
+                producto_id,
+                tipo: TipoMovimiento::Entrada,
+                cantidad,
+                notas: Some(&nota),
+                venta_id: Some(id),
+                orden_compra_id: None,
+            },
+        )
+        .await?
+        .ok_or_else(|| Error::Interno(anyhow::anyhow!("devolución rechazada")))?;
+        items.push(ItemVenta {
+            id: item_id,
+            venta_id: id,
+            producto_id,
+            cantidad,
+            precio_unitario,
+            subtotal,
+            producto: ProductoDeItem {
+                nombre: producto.nombre.clone(),
+                codigo: producto.codigo.clone(),
+            },
+        });
+    }
+    tx.commit().await?;
+    let u = &ctx.usuario;
+    Ok(VentaCancelada {
+        venta: VentaCreada { venta, items },
+        cancelada_por: UsuarioEmbebido {
+            id: u.id.clone(),
+            nombre: u.nombre.clone(),
+            email: u.email.clone(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn mismo_dia_calendario_en_bogota() {
+        // 18:30 and 21:00 in Bogotá on June 22nd: different UTC days, same Bogotá day.
+        assert!(mismo_dia_en_bogota(
+            t("2026-06-22T23:30:00"),
+            t("2026-06-23T02:00:00")
+        ));
+        // 23:59:59 on the 22nd vs 00:00:00 on the 23rd (Bogotá): same UTC day, different here.
+        assert!(!mismo_dia_en_bogota(
+            t("2026-06-23T04:59:59"),
+            t("2026-06-23T05:00:00")
+        ));
+        assert!(mismo_dia_en_bogota(
+            t("2026-06-23T05:00:00"),
+            t("2026-06-24T04:59:59")
+        ));
+        assert!(!mismo_dia_en_bogota(
+            t("2026-06-22T12:00:00"),
+            t("2026-06-23T12:00:00")
+        ));
+    }
+
+    #[test]
+    fn ahora_con_milisegundos() {
+        assert_eq!(ahora_ms().nanosecond() % 1_000_000, 0);
+    }
+}
