@@ -1,6 +1,7 @@
 //! One test binary, a module per resource (style.md §7).
 
 mod categorias;
+mod clientes;
 mod cotizaciones;
 mod importar;
 mod movimientos;
