@@ -7,8 +7,7 @@ mod entrada;
 
 use http::Method;
 use lambda_http::{Body, Request, Response};
-use shared::error::NO_AUTENTICADO;
-use shared::error::NO_AUTORIZADO;
+use shared::error::{NO_AUTENTICADO, NO_AUTORIZADO};
 use shared::http::texto_recortado;
 use shared::sesion::Permiso;
 use shared::{Error, Estado, Peticion, Respuesta, Ruta, idempotencia};
