@@ -10,11 +10,13 @@
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use serde::Serialize;
+use serde_json::Value;
 use tokio_postgres::error::SqlState;
 
 use crate::db::{Consulta, Type};
 use crate::dinero;
 use crate::error::Error;
+use crate::http::campo;
 use crate::json::{ser_fecha, ser_fecha_opt, ser_numero};
 use crate::sesion::Ctx;
 use crate::stock::{CambioStock, Producto};
@@ -411,5 +413,102 @@ mod tests {
                 "items":[{"id":77,"ventaId":42,"productoId":5,"cantidad":3,"precioUnitario":100,"subtotal":300,
                           "producto":{"nombre":"Martillo","codigo":"HER-001"}}]})
         );
+    }
+}
+
+/// One requested line of a sale or a quote after merging (sales.md §4.2 "Consolidation").
+/// `cantidad` is the sum of the merged lines and may exceed `i32`; such a line always fails the
+/// stock rule (stock is an `i32`), so it is never written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineaPedida {
+    pub producto_id: i32,
+    pub cantidad: i64,
+}
+
+/// The `items` of POST /api/ventas and POST /api/cotizaciones (§4.2, §4.5): a non-empty array
+/// (else 400 `sin_items`), each line with strict positive integers (else 400 `linea_invalida`,
+/// the first bad line decides), merged per product in order of first appearance.
+pub fn lineas_pedidas(
+    cuerpo: &Value,
+    sin_items: &'static str,
+    linea_invalida: &'static str,
+) -> Result<Vec<LineaPedida>, Error> {
+    let items = match campo(cuerpo, "items").and_then(Value::as_array) {
+        Some(a) if !a.is_empty() => a,
+        _ => return Err(Error::bad_request(sin_items)),
+    };
+    let mut lineas: Vec<LineaPedida> = Vec::new();
+    for item in items {
+        let (Some(producto_id), Some(cantidad)) = (
+            entero_positivo(campo(item, "productoId")),
+            entero_positivo(campo(item, "cantidad")),
+        ) else {
+            return Err(Error::bad_request(linea_invalida));
+        };
+        match lineas.iter_mut().find(|l| l.producto_id == producto_id) {
+            Some(l) => l.cantidad += i64::from(cantidad),
+            None => lineas.push(LineaPedida {
+                producto_id,
+                cantidad: i64::from(cantidad),
+            }),
+        }
+    }
+    Ok(lineas)
+}
+
+/// §4.2 Required: a JSON integer, or a string of ASCII digits only, with a value in
+/// 1…2147483647. Fractions (`2.9`, `5.0`), exponents, signs, whitespace, `"7abc"`, booleans,
+/// arrays and `null` are refused (the reference's `parseInt` accepted several of them).
+pub fn entero_positivo(v: Option<&Value>) -> Option<i32> {
+    let n = match v? {
+        Value::Number(n) => n.as_i64()?,
+        Value::String(s) => {
+            if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            s.parse::<i64>().ok()?
+        }
+        _ => return None,
+    };
+    i32::try_from(n).ok().filter(|n| *n >= 1)
+}
+
+#[cfg(test)]
+mod tests_pedido {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn enteros_positivos_estrictos() {
+        for (v, esperado) in [
+            (json!(5), Some(5)),
+            (json!("5"), Some(5)),
+            (json!("007"), Some(7)),
+            (json!(2147483647), Some(i32::MAX)),
+            (json!("2147483647"), Some(i32::MAX)),
+            (json!(2147483648u64), None),
+            (json!("2147483648"), None),
+            (json!("99999999999"), None),
+            (json!(0), None),
+            (json!("0"), None),
+            (json!(-3), None),
+            (json!("-3"), None),
+            (json!("+3"), None),
+            (json!(" 7"), None),
+            (json!(2.9), None),
+            (json!(5.0), None),
+            (json!("5.0"), None),
+            (json!(1e3), None),
+            (json!("1e3"), None),
+            (json!("7abc"), None),
+            (json!(""), None),
+            (json!(true), None),
+            (json!(null), None),
+            (json!([5]), None),
+            (json!({"n": 5}), None),
+        ] {
+            assert_eq!(entero_positivo(Some(&v)), esperado, "{v}");
+        }
+        assert_eq!(entero_positivo(None), None);
     }
 }

@@ -13,13 +13,7 @@ const LINEA_INVALIDA: &str = "Cada item debe tener un producto válido y cantida
 pub const DIAS_VALIDEZ_DEFECTO: i32 = 7;
 pub const DIAS_VALIDEZ_MAX: i32 = 365;
 
-/// One merged line. `cantidad` is the sum of the merged lines, which may exceed `i32` (such a
-/// line always fails the stock rule, since stock is an `i32`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Linea {
-    pub producto_id: i32,
-    pub cantidad: i64,
-}
+pub use shared::ventas::LineaPedida as Linea;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NuevaCotizacion {
@@ -31,26 +25,7 @@ pub struct NuevaCotizacion {
 }
 
 pub fn nueva_cotizacion(cuerpo: &Value) -> Result<NuevaCotizacion, Error> {
-    let items = match campo(cuerpo, "items").and_then(Value::as_array) {
-        Some(a) if !a.is_empty() => a,
-        _ => return Err(Error::bad_request(SIN_ITEMS)),
-    };
-    let mut lineas: Vec<Linea> = Vec::new();
-    for item in items {
-        let (Some(producto_id), Some(cantidad)) = (
-            entero_positivo(campo(item, "productoId")),
-            entero_positivo(campo(item, "cantidad")),
-        ) else {
-            return Err(Error::bad_request(LINEA_INVALIDA));
-        };
-        match lineas.iter_mut().find(|l| l.producto_id == producto_id) {
-            Some(l) => l.cantidad += i64::from(cantidad),
-            None => lineas.push(Linea {
-                producto_id,
-                cantidad: i64::from(cantidad),
-            }),
-        }
-    }
+    let lineas = shared::ventas::lineas_pedidas(cuerpo, SIN_ITEMS, LINEA_INVALIDA)?;
     let notas = texto_recortado(cuerpo, "notas");
     Ok(NuevaCotizacion {
         lineas,
@@ -58,23 +33,6 @@ pub fn nueva_cotizacion(cuerpo: &Value) -> Result<NuevaCotizacion, Error> {
         notas: (!notas.is_empty()).then_some(notas),
         dias_validez: dias_validez(campo(cuerpo, "diasValidez")),
     })
-}
-
-/// §4.2 Required (same parsing for quotes): a JSON integer, or a string of ASCII digits only,
-/// with a value in 1…2147483647. Fractions (`2.5`, `5.0`), signs, exponents, whitespace,
-/// booleans, arrays and `null` are refused.
-fn entero_positivo(v: Option<&Value>) -> Option<i32> {
-    let n = match v? {
-        Value::Number(n) => n.as_i64()?,
-        Value::String(s) => {
-            if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            s.parse::<i64>().ok()?
-        }
-        _ => return None,
-    };
-    i32::try_from(n).ok().filter(|n| *n >= 1)
 }
 
 /// §3.3: a JSON number with an integral value `> 0`, capped at 365; anything else → 7.
@@ -112,32 +70,6 @@ mod tests {
             assert_eq!(dias_validez(Some(&v)), esperado, "{v}");
         }
         assert_eq!(dias_validez(None), 7);
-    }
-
-    #[test]
-    fn enteros_positivos_estrictos() {
-        for (v, esperado) in [
-            (json!(5), Some(5)),
-            (json!("5"), Some(5)),
-            (json!("007"), Some(7)),
-            (json!(2147483647), Some(i32::MAX)),
-            (json!(2147483648u64), None),
-            (json!("2147483648"), None),
-            (json!(0), None),
-            (json!(-1), None),
-            (json!(2.9), None),
-            (json!(5.0), None),
-            (json!("7abc"), None),
-            (json!(" 7"), None),
-            (json!("+7"), None),
-            (json!("1e3"), None),
-            (json!(""), None),
-            (json!(null), None),
-            (json!(true), None),
-            (json!([5]), None),
-        ] {
-            assert_eq!(entero_positivo(Some(&v)), esperado, "{v}");
-        }
     }
 
     #[test]
