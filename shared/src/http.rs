@@ -214,6 +214,15 @@ impl<'a, R: Copy + 'static> Peticion<'a, R> {
         }
     }
 
+    /// [`Self::json`] for endpoints whose body must be an object (sales.md §1.4 Required): a
+    /// top-level array, number or string is a 400 with the generic message too.
+    pub fn json_objeto(&self) -> Result<Value, Error> {
+        match self.json()? {
+            v @ Value::Object(_) => Ok(v),
+            _ => Err(Error::CuerpoInvalido),
+        }
+    }
+
     /// Body of a lenient endpoint: missing, malformed or non-object → `{}`. A non-empty body
     /// with a non-JSON content type is still a 400 (platform.md §6.3).
     pub fn json_tolerante(&self) -> Result<Value, Error> {

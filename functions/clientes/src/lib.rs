@@ -7,7 +7,7 @@ mod dominio;
 
 use http::Method;
 use lambda_http::{Body, Request, Response};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use shared::error::NO_AUTORIZADO;
 use shared::js::{parse_int_str, recortar};
 use shared::{Error, Estado, Peticion, Respuesta, Ruta};
@@ -76,15 +76,6 @@ pub async fn handle(estado: &Estado, req: Request) -> Response<Body> {
     p.cerrar(res)
 }
 
-/// The body as an object: a top-level non-object (array, number, string) is a 400 with the
-/// endpoint's generic message like malformed JSON (sales.md §1.4).
-fn objeto(p: &Peticion<'_, R>) -> Result<Map<String, Value>, Error> {
-    match p.json()? {
-        Value::Object(o) => Ok(o),
-        _ => Err(Error::CuerpoInvalido),
-    }
-}
-
 /// An optional text field (§4.9 Required): strings trimmed (JavaScript `trim`), blank or
 /// non-string → `None`.
 fn texto(v: Option<&Value>) -> Option<String> {
@@ -95,7 +86,7 @@ fn texto(v: Option<&Value>) -> Option<String> {
 }
 
 /// A key of a partial update: absent → `None`; present → `Some(texto)`.
-fn presente(o: &Map<String, Value>, k: &str) -> Option<Option<String>> {
+fn presente(o: &Value, k: &str) -> Option<Option<String>> {
     o.get(k).map(|v| texto(Some(v)))
 }
 
@@ -120,7 +111,7 @@ async fn listar(p: &Peticion<'_, R>) -> Result<Respuesta, Error> {
 
 async fn crear(p: &Peticion<'_, R>) -> Result<Respuesta, Error> {
     let ctx = p.ctx(NO_AUTORIZADO).await?;
-    let o = objeto(p)?;
+    let o = p.json_objeto()?;
     let nuevo = NuevoCliente {
         nombre: texto(o.get("nombre")).ok_or_else(|| Error::bad_request(NOMBRE_OBLIGATORIO))?,
         documento: texto(o.get("documento")),
@@ -143,7 +134,7 @@ async fn obtener(p: &Peticion<'_, R>) -> Result<Respuesta, Error> {
 async fn actualizar(p: &Peticion<'_, R>) -> Result<Respuesta, Error> {
     let ctx = p.ctx(NO_AUTORIZADO).await?;
     let id = p.id()?;
-    let o = objeto(p)?;
+    let o = p.json_objeto()?;
     let cambios = Cambios {
         nombre: presente(&o, "nombre"),
         documento: presente(&o, "documento"),

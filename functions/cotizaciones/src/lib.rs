@@ -86,10 +86,7 @@ async fn listar(p: &Peticion<'_, R>) -> Result<Respuesta, Error> {
 /// with the generic message (§1.4 Required).
 async fn crear(p: &Peticion<'_, R>) -> Result<Respuesta, Error> {
     let ctx = ctx(p).await?;
-    let cuerpo = p.json()?;
-    if !cuerpo.is_object() {
-        return Err(Error::CuerpoInvalido);
-    }
+    let cuerpo = p.json_objeto()?;
     let clave = idempotencia::de_peticion(p)?;
     let nueva = entrada::nueva_cotizacion(&cuerpo)?;
     dominio::crear(p.estado, &ctx, &nueva, clave.as_ref()).await

@@ -57,7 +57,7 @@ async fn crear(p: &Peticion<'_, R>) -> Result<Respuesta, Error> {
         .await?
         .permiso(Permiso::RealizarVentas, NO_AUTORIZADO)?;
     let clave = idempotencia::de_peticion(p)?;
-    let pedido = entrada::nueva_venta(&p.json()?)?;
+    let pedido = entrada::nueva_venta(&p.json_objeto()?)?;
     dominio::crear(p.estado, &ctx, &pedido, clave.as_ref()).await
 }
 
