@@ -86,6 +86,21 @@ pub fn formatear_codigo(prefijo: &str, n: u128) -> String {
     format!("{prefijo}-{n:03}")
 }
 
+/// Serialises category creation of one empresa until the transaction ends (POST
+/// /api/categorias and the import), so a suggested prefix is never taken between reading the
+/// used prefixes and inserting; the unique indexes stay the real check.
+pub async fn bloquear_prefijos(
+    tx: &impl crate::db::Consulta,
+    empresa: &crate::EmpresaId,
+) -> Result<(), crate::Error> {
+    tx.consulta(
+        "SELECT pg_advisory_xact_lock(hashtextextended('categoria:' || $1, 0))",
+        &[(&empresa.as_str(), crate::db::Type::TEXT)],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Serialises automatic numbering of one (empresa, categoría) until the transaction ends, so
 /// concurrent auto-coded creations get distinct codes.
 pub async fn bloquear_numeracion(

@@ -94,13 +94,7 @@ pub async fn crear(
     }
     let mut c = estado.pool.get().await?;
     let tx = db::transaccion(&mut c).await?;
-    // Creations of one empresa are serialised, so a suggested prefix is never taken between
-    // reading the used prefixes and inserting (the unique index stays the real check).
-    tx.consulta(
-        "SELECT pg_advisory_xact_lock(hashtextextended('categoria:' || $1, 0))",
-        &[(&ctx.empresa.as_str(), Type::TEXT)],
-    )
-    .await?;
+    shared::codigos::bloquear_prefijos(&tx, &ctx.empresa).await?;
     let usados: Vec<String> = tx
         .consulta(
             r#"SELECT "prefijo" FROM "Categoria" WHERE "empresaId" = $1"#,

@@ -56,13 +56,8 @@ pub async fn resolver(
     pedidas: &[Option<&str>],
 ) -> Result<Vec<Asignacion>, Error> {
     let empresa = ctx.empresa.as_str();
-    // The lock POST /api/categorias takes (functions/categorias/src/dominio.rs): creations of one
-    // empresa are serialised, so a suggested prefix is not taken between reading and inserting.
-    tx.consulta(
-        "SELECT pg_advisory_xact_lock(hashtextextended('categoria:' || $1, 0))",
-        &[(&empresa, Type::TEXT)],
-    )
-    .await?;
+    // The lock POST /api/categorias takes.
+    shared::codigos::bloquear_prefijos(tx, &ctx.empresa).await?;
     let existentes: Vec<Categoria> = tx
         .consulta(
             r#"SELECT "id", "nombre", "prefijo", "empresaId" FROM "Categoria"
