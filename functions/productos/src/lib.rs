@@ -24,27 +24,87 @@ pub enum R {
     Inventario,
 }
 
-const fn ruta(metodo: Method, patron: &'static str, id: R, error_generico: &'static str) -> Ruta<R> {
-    Ruta { metodo, patron, id, error_generico }
+const fn ruta(
+    metodo: Method,
+    patron: &'static str,
+    id: R,
+    error_generico: &'static str,
+) -> Ruta<R> {
+    Ruta {
+        metodo,
+        patron,
+        id,
+        error_generico,
+    }
 }
 
 pub const RUTAS: &[Ruta<R>] = &[
-    ruta(Method::GET, "/api/productos", R::Listar, "Error al obtener productos"),
-    ruta(Method::POST, "/api/productos", R::Crear, "Error al crear producto"),
-    ruta(Method::GET, "/api/productos/{id}", R::Obtener, "Error al obtener producto"),
-    ruta(Method::PUT, "/api/productos/{id}", R::Actualizar, "Error al actualizar producto"),
-    ruta(Method::DELETE, "/api/productos/{id}", R::Eliminar, "Error al eliminar producto"),
-    ruta(Method::POST, "/api/productos/bulk-delete", R::EliminarVarios, "Error al eliminar productos."),
-    ruta(Method::POST, "/api/productos/importar", R::Importar, "Error al procesar el archivo."),
-    ruta(Method::GET, "/api/productos/plantilla", R::Plantilla, "Error interno"),
-    ruta(Method::GET, "/api/productos/sugerir-codigo", R::SugerirCodigo, "No se pudo sugerir el código."),
+    ruta(
+        Method::GET,
+        "/api/productos",
+        R::Listar,
+        "Error al obtener productos",
+    ),
+    ruta(
+        Method::POST,
+        "/api/productos",
+        R::Crear,
+        "Error al crear producto",
+    ),
+    ruta(
+        Method::GET,
+        "/api/productos/{id}",
+        R::Obtener,
+        "Error al obtener producto",
+    ),
+    ruta(
+        Method::PUT,
+        "/api/productos/{id}",
+        R::Actualizar,
+        "Error al actualizar producto",
+    ),
+    ruta(
+        Method::DELETE,
+        "/api/productos/{id}",
+        R::Eliminar,
+        "Error al eliminar producto",
+    ),
+    ruta(
+        Method::POST,
+        "/api/productos/bulk-delete",
+        R::EliminarVarios,
+        "Error al eliminar productos.",
+    ),
+    ruta(
+        Method::POST,
+        "/api/productos/importar",
+        R::Importar,
+        "Error al procesar el archivo.",
+    ),
+    ruta(
+        Method::GET,
+        "/api/productos/plantilla",
+        R::Plantilla,
+        "Error interno",
+    ),
+    ruta(
+        Method::GET,
+        "/api/productos/sugerir-codigo",
+        R::SugerirCodigo,
+        "No se pudo sugerir el código.",
+    ),
     ruta(
         Method::GET,
         "/api/productos/{id}/historial-precios",
         R::HistorialPrecios,
         "Error al obtener historial de precios",
     ),
-    ruta(Method::GET, "/api/inventory", R::Inventario, "Error interno"),
+    ruta(
+        Method::GET,
+        "/api/inventory",
+        R::Inventario,
+        "Error interno",
+    ),
 ];
 
 pub async fn handle(estado: &Estado, req: Request) -> Response<Body> {
