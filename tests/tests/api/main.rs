@@ -6,6 +6,7 @@ mod cotizaciones;
 mod importar;
 mod movimientos;
 mod productos;
+mod propiedades;
 mod rate_limit;
 mod sesion;
 mod ventas;
