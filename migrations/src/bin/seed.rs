@@ -1,5 +1,6 @@
 //! `seed`: the local demo data of `scripts/dev` (idempotent; never for production).
-//! A demo empresa, an ADMIN with a Neon user and a live session, a few categories.
+//! A demo empresa, an ADMIN with a Neon user and a live session, a few categories, products with
+//! their initial-stock movements, a customer, a pending quote and a sale.
 //! Prints the session token on stdout (one line) for the ready `curl` command.
 
 const EMPRESA: &str = "cdemo0000empresa000000001";
@@ -26,6 +27,7 @@ INSERT INTO "Categoria" ("nombre", "prefijo", "empresaId") VALUES
 "#
         ))
         .await?;
+    sembrar_catalogo_y_ventas(&client).await?;
     let existente = client
         .query_opt(
             r#"SELECT "token" FROM neon_auth.session WHERE "userId" = $1::text::uuid
@@ -53,5 +55,75 @@ INSERT INTO "Categoria" ("nombre", "prefijo", "empresaId") VALUES
         }
     };
     println!("{token}");
+    Ok(())
+}
+
+/// Products (with `Stock inicial` movements), a customer, a pending quote and a sale; each part is
+/// written only when missing, so running the seed again changes nothing.
+async fn sembrar_catalogo_y_ventas(c: &tokio_postgres::Client) -> anyhow::Result<()> {
+    let productos: [(&str, &str, &str, f64, i32, i32); 4] = [
+        ("BEB-001", "Agua mineral 600ml", "BEB", 2500.0, 120, 20),
+        ("BEB-002", "Gaseosa 400ml", "BEB", 3200.0, 8, 5),
+        ("ASE-001", "Jabón en barra", "ASE", 1800.0, 60, 10),
+        ("SNK-001", "Papas fritas 45g", "SNK", 2100.0, 35, 8),
+    ];
+    for (codigo, nombre, prefijo, precio, cantidad, minimo) in productos {
+        let nuevo = c
+            .query(
+                r#"INSERT INTO "Producto" ("nombre", "codigo", "precio", "cantidad", "stockMinimo", "categoriaId", "empresaId")
+                   SELECT $1, $2, $3, $4, $5, "id", "empresaId" FROM "Categoria"
+                   WHERE "empresaId" = $6 AND "prefijo" = $7
+                   ON CONFLICT DO NOTHING RETURNING "id""#,
+                &[&nombre, &codigo, &precio, &cantidad, &minimo, &EMPRESA, &prefijo],
+            )
+            .await?;
+        if let Some(f) = nuevo.first() {
+            let id: i32 = f.get(0);
+            c.execute(
+                r#"INSERT INTO "Movimiento" ("productoId", "tipo", "cantidad", "notas", "empresaId")
+                   VALUES ($1, 'entrada', $2, 'Stock inicial', $3)"#,
+                &[&id, &cantidad, &EMPRESA],
+            )
+            .await?;
+        }
+    }
+    c.execute(
+        r#"INSERT INTO "Cliente" ("nombre", "documento", "email", "telefono", "empresaId")
+           SELECT 'Ferretería Central', '900123456-7', 'compras@ferreteria.example', '3001234567', $1
+           WHERE NOT EXISTS (SELECT 1 FROM "Cliente" WHERE "empresaId" = $1)"#,
+        &[&EMPRESA],
+    )
+    .await?;
+    // A pending quote for the customer (reserves 5 sodas for 7 days).
+    c.batch_execute(&format!(
+        r#"
+DO $demo$
+DECLARE cli INT; prod RECORD; cot INT; ven INT;
+BEGIN
+  SELECT "id" INTO cli FROM "Cliente" WHERE "empresaId" = '{EMPRESA}' ORDER BY "id" LIMIT 1;
+  IF NOT EXISTS (SELECT 1 FROM "Cotizacion" WHERE "empresaId" = '{EMPRESA}') THEN
+    SELECT "id", "precio" INTO prod FROM "Producto" WHERE "empresaId" = '{EMPRESA}' AND "codigo" = 'BEB-002';
+    INSERT INTO "Cotizacion" ("vendedorId", "clienteId", "total", "notas", "validaHasta", "empresaId")
+      VALUES ('{USUARIO}', cli, prod."precio" * 5, 'Pedido semanal', (now() AT TIME ZONE 'UTC') + interval '7 days', '{EMPRESA}')
+      RETURNING "id" INTO cot;
+    INSERT INTO "ItemCotizacion" ("cotizacionId", "productoId", "cantidad", "precioUnitario", "subtotal")
+      VALUES (cot, prod."id", 5, prod."precio", prod."precio" * 5);
+  END IF;
+  -- A sale of 3 bottles of water, with its exit movement.
+  IF NOT EXISTS (SELECT 1 FROM "Venta" WHERE "empresaId" = '{EMPRESA}') THEN
+    SELECT "id", "precio" INTO prod FROM "Producto" WHERE "empresaId" = '{EMPRESA}' AND "codigo" = 'BEB-001';
+    INSERT INTO "Venta" ("vendedorId", "total", "notas", "empresaId")
+      VALUES ('{USUARIO}', prod."precio" * 3, 'Mostrador', '{EMPRESA}') RETURNING "id" INTO ven;
+    INSERT INTO "ItemVenta" ("ventaId", "productoId", "cantidad", "precioUnitario", "subtotal")
+      VALUES (ven, prod."id", 3, prod."precio", prod."precio" * 3);
+    UPDATE "Producto" SET "cantidad" = "cantidad" - 3 WHERE "id" = prod."id";
+    INSERT INTO "Movimiento" ("productoId", "tipo", "cantidad", "notas", "ventaId", "empresaId")
+      VALUES (prod."id", 'salida', 3, 'Venta #' || ven || ' — Mostrador', ven, '{EMPRESA}');
+  END IF;
+END
+$demo$;
+"#
+    ))
+    .await?;
     Ok(())
 }
