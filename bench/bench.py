@@ -9,6 +9,7 @@ Figures (all traffic on 127.0.0.1; every loop bounded):
   rss      VmRSS of the process at that first poll; median
   warm     for the routes of WARM: invocation time as the runtime sees it (event handed out on
            /next -> response POST received), p50/p99 after one discarded first request
+  RSS      after the warm requests, VmRSS of the process
   rt       database round trips per warm request: a TCP proxy between the function and
            PostgreSQL counts client->server bursts that follow a server reply (a pipelined batch
            is one round trip), and the Sync/Query messages the client sent (statements)
@@ -66,6 +67,11 @@ class Runtime:
                     first = runtime.polls == 1
                     events = runtime.events  # this process's queue, even after a reset()
                 if first:
+                    # Popen may not have returned yet in the driver thread: wait for the pid.
+                    for _ in range(200):
+                        if runtime.pid is not None:
+                            break
+                        time.sleep(0.001)
                     runtime.first_poll.put((now, rss_kib(runtime.pid)))
                 try:
                     ev = events.get(timeout=30)
@@ -125,6 +131,7 @@ class Runtime:
             self.first_poll = queue.Queue()
             self.polls = 0
             self.sent_at = {}
+            self.pid = None
 
     def invoke(self, event, timeout=30):
         rid = str(uuid.uuid4())
@@ -292,8 +299,9 @@ def measure_init(binary, name, rt, env_extra, runs):
             raise RuntimeError(f"{name}: no poll of the runtime API within 10 s\n{err[-2000:]}")
         stop(proc, rt)
         times.append((at - t0) * 1000)
-        rss.append(kib)
-    return statistics.median(times), min(times), int(statistics.median(rss))
+        if kib is not None:
+            rss.append(kib)
+    return statistics.median(times), min(times), int(statistics.median(rss)) if rss else None
 
 
 def api_event(method, path, token):
@@ -348,7 +356,8 @@ def measure_warm(binary, name, method, path, expect, rt, env_extra, requests, to
             if proxy:
                 turns.append(after[0] - before[0])
                 stmts.append(after[1] - before[1])
-        return {"first_ms": first[0], "first_rt": first[1], "lat": lat, "turns": turns, "stmts": stmts}
+        return {"first_ms": first[0], "first_rt": first[1], "lat": lat, "turns": turns, "stmts": stmts,
+                "rss_kib": rss_kib(proc.pid)}
     finally:
         err = stop(proc, rt)
         if proc.returncode not in (0, -9) and err:
@@ -416,12 +425,12 @@ def main():
         print(f"{name:<12} {r['size']:>10} {arm} {r['init_ms']:>8.2f} {r['init_min_ms']:>6.2f} {d:>+7.2f} "
               f"{r['rss_kib']:>8} {ratio:>7.2f}")
     print()
-    print(f"{'warm request':<32} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'first ms':>9} {'DB rt':>6} {'stmts':>6}")
+    print(f"{'warm request':<32} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'first ms':>9} {'DB rt':>6} {'stmts':>6} {'RSS KiB':>8}")
     for name, label, w in warm:
         rtc = f"{statistics.median(w['turns']):>6.0f}" if w["turns"] else f"{'-':>6}"
         st = f"{statistics.median(w['stmts']):>6.0f}" if w["stmts"] else f"{'-':>6}"
         print(f"{name + ' ' + label:<32} {len(w['lat']):>5} {percentile(w['lat'], 50):>8.3f} "
-              f"{percentile(w['lat'], 99):>8.3f} {w['first_ms']:>9.2f} {rtc} {st}")
+              f"{percentile(w['lat'], 99):>8.3f} {w['first_ms']:>9.2f} {rtc} {st} {w['rss_kib'] or 0:>8}")
 
     print()
     print("targets:")
@@ -453,7 +462,8 @@ def main():
                 {"function": n, "request": l, "p50_ms": percentile(w["lat"], 50),
                  "p99_ms": percentile(w["lat"], 99), "first_ms": w["first_ms"],
                  "db_round_trips": max(w["turns"]) if w["turns"] else None,
-                 "db_statements": max(w["stmts"]) if w["stmts"] else None} for n, l, w in warm]}, f, indent=2)
+                 "db_statements": max(w["stmts"]) if w["stmts"] else None,
+                 "rss_after_kib": w["rss_kib"]} for n, l, w in warm]}, f, indent=2)
     rt.server.shutdown()
     return 0 if ok_all else 3
 
