@@ -626,6 +626,18 @@ impl App {
             .get(0)
     }
 
+    /// A product's stock as stored (assertions on the database afterwards).
+    pub async fn stock(&self, producto: i32) -> i32 {
+        self.pg
+            .query_one(
+                r#"SELECT "cantidad" FROM "Producto" WHERE "id" = $1"#,
+                &[&producto],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    }
+
     /// Number of rows of a query (assertions on the database afterwards).
     pub async fn contar(
         &self,

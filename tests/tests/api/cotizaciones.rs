@@ -116,17 +116,6 @@ async fn cancelar(app: &App, cookie: &str, id: i32, motivo: &str) -> Res {
     .await
 }
 
-async fn stock(app: &App, producto: i32) -> i32 {
-    app.pg
-        .query_one(
-            r#"SELECT "cantidad" FROM "Producto" WHERE "id" = $1"#,
-            &[&producto],
-        )
-        .await
-        .unwrap()
-        .get(0)
-}
-
 async fn sql(app: &App, sentencia: &str) {
     app.pg.batch_execute(sentencia).await.unwrap();
 }
@@ -468,7 +457,7 @@ async fn crear_201_exacto_reserva_sin_mover_stock_y_audita() {
         .get(0);
     assert_eq!(dias, 10.0);
     // A quote moves no stock and writes no movement.
-    assert_eq!((stock(&app, p).await, stock(&app, q).await), (10, 10));
+    assert_eq!((app.stock(p).await, app.stock(q).await), (10, 10));
     assert_eq!(contar(&app, "Movimiento", &e).await, 0);
     assert_eq!(
         auditoria(&app, "Cotizacion", id).await,
@@ -961,7 +950,7 @@ async fn crear_reservas_vigentes_bloquean_y_las_vencidas_o_cerradas_no() {
     let y = cotizar_uno(&app, &c, p, 6).await;
     // Converted: the units left the stock, the quote reserves nothing more.
     assert_eq!(convertir(&app, &c, y).await.status, 200);
-    assert_eq!(stock(&app, p).await, 4);
+    assert_eq!(app.stock(p).await, 4);
     let r = post(
         &app,
         "/api/cotizaciones",
@@ -1206,7 +1195,7 @@ async fn cancelar_200_exacto_audita_y_libera_la_reserva() {
             Some(app.ip.clone()),
         )
     );
-    assert_eq!(stock(&app, p).await, 5, "no stock change");
+    assert_eq!(app.stock(p).await, 5, "no stock change");
     // The 5 units are free again.
     cotizar_uno(&app, &c, p, 5).await;
     // An admin cancels anyone's quote, expired ones too; `canceladaPorId` is the admin.
@@ -1447,7 +1436,7 @@ async fn convertir_200_exacto_precios_congelados_cliente_y_movimientos() {
         .map(|f| (f.get(0), f.get(1), f.get(2), f.get(3)))
         .collect();
     assert_eq!(items, vec![(q, 3, 19.99, 59.97), (p, 2, 1000.0, 2000.0)]);
-    assert_eq!((stock(&app, p).await, stock(&app, q).await), (18, 7));
+    assert_eq!((app.stock(p).await, app.stock(q).await), (18, 7));
     let movs: Vec<FilaMovimiento> = app
         .pg
         .query(
@@ -1574,7 +1563,7 @@ async fn convertir_errores_documentados_en_orden() {
         (400, fisico_insuficiente("GEN-001", 4, 3).as_str())
     );
     assert_eq!(contar(&app, "Venta", &e).await, 0);
-    assert_eq!(stock(&app, p).await, 3);
+    assert_eq!(app.stock(p).await, 3);
     // Expired: 400 before the owner check.
     sql(&app, r#"UPDATE "Producto" SET "cantidad" = 10"#).await;
     vence_en(&app, id, -1).await;
@@ -1602,7 +1591,7 @@ async fn convertir_errores_documentados_en_orden() {
         (409, YA_CANCELADA)
     );
     assert_eq!(contar(&app, "Venta", &e).await, 1);
-    assert_eq!(stock(&app, p).await, 6);
+    assert_eq!(app.stock(p).await, 6);
 }
 
 #[tokio::test]
@@ -1638,7 +1627,7 @@ async fn convertir_guardas_y_500() {
     assert_eq!(convertir(&app, &c, id).await.err(), (500, ERROR_CONVERTIR));
     assert_eq!(estado_de(&app, id).await, ("PENDIENTE".into(), None));
     assert_eq!(contar(&app, "Venta", &e).await, 0);
-    assert_eq!(stock(&app, p).await, 10);
+    assert_eq!(app.stock(p).await, 10);
     sql(&app, r#"ALTER TABLE "Movimiento" DROP CONSTRAINT sabotaje"#).await;
     assert_eq!(convertir(&app, &c, id).await.status, 200);
 }
@@ -1661,7 +1650,7 @@ async fn convertir_idempotente() {
     assert_eq!((r2.status, &r2.body), (200, &r1.body), "replay, not 409");
     assert_eq!(r2.header("idempotent-replayed"), Some("true"));
     assert_eq!(contar(&app, "Venta", &e).await, 1);
-    assert_eq!(stock(&app, p).await, 8);
+    assert_eq!(app.stock(p).await, 8);
     // The fingerprint is route + body bytes (shared::idempotencia): the body is ignored by the
     // conversion, but a different one under the same key is still another request.
     let r3 = app
@@ -1699,7 +1688,7 @@ async fn concurrencia_10_conversiones_de_la_misma_cotizacion() {
             json!({"items": [{"productoId": q, "cantidad": 3}, {"productoId": p, "cantidad": 2}]}),
         )
         .await;
-        let antes = (stock(&app, p).await, stock(&app, q).await);
+        let antes = (app.stock(p).await, app.stock(q).await);
         let rs = futures::future::join_all((0..10).map(|_| convertir(&app, &c, id))).await;
         let ok: Vec<&Res> = rs.iter().filter(|r| r.status == 200).collect();
         assert_eq!(
@@ -1721,7 +1710,7 @@ async fn concurrencia_10_conversiones_de_la_misma_cotizacion() {
             1
         );
         assert_eq!(
-            (stock(&app, p).await, stock(&app, q).await),
+            (app.stock(p).await, app.stock(q).await),
             (antes.0 - 2, antes.1 - 3),
             "ronda {ronda}"
         );
@@ -1750,7 +1739,7 @@ async fn concurrencia_convertir_contra_cancelar() {
     let mut ganadores = (0, 0);
     for ronda in 0..10 {
         let id = cotizar_uno(&app, &c, p, 2).await;
-        let antes = stock(&app, p).await;
+        let antes = app.stock(p).await;
         let (conv, canc) = tokio::join!(convertir(&app, &c, id), cancelar(&app, &c, id, "carrera"));
         let (estado, venta) = estado_de(&app, id).await;
         match (conv.status, canc.status) {
@@ -1759,14 +1748,14 @@ async fn concurrencia_convertir_contra_cancelar() {
                 assert_eq!(canc.err(), (409, CANCELAR_CONVERTIDA), "ronda {ronda}");
                 assert_eq!(estado, "CONVERTIDA");
                 assert!(venta.is_some());
-                assert_eq!(stock(&app, p).await, antes - 2);
+                assert_eq!(app.stock(p).await, antes - 2);
             }
             (409, 200) => {
                 ganadores.1 += 1;
                 assert_eq!(conv.err(), (409, YA_CANCELADA), "ronda {ronda}");
                 assert_eq!(estado, "CANCELADA");
                 assert_eq!(venta, None);
-                assert_eq!(stock(&app, p).await, antes);
+                assert_eq!(app.stock(p).await, antes);
             }
             otro => panic!("ronda {ronda}: {otro:?} {} {}", conv.texto, canc.texto),
         }
@@ -1821,7 +1810,7 @@ async fn concurrencia_conversiones_distintas_sin_sobreventa() {
                 )
             );
         }
-        assert_eq!((stock(&app, p).await, stock(&app, q).await), (0, 4));
+        assert_eq!((app.stock(p).await, app.stock(q).await), (0, 4));
     }
 }
 

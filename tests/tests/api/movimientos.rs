@@ -102,17 +102,6 @@ async fn cotizacion(app: &App, e: &str, producto: i32, cantidad: i32, estado: &s
         .unwrap();
 }
 
-async fn stock(app: &App, producto: i32) -> i32 {
-    app.pg
-        .query_one(
-            r#"SELECT "cantidad" FROM "Producto" WHERE "id" = $1"#,
-            &[&producto],
-        )
-        .await
-        .unwrap()
-        .get(0)
-}
-
 async fn fijar_stock_minimo(app: &App, producto: i32, minimo: i32) {
     app.pg
         .execute(
@@ -358,7 +347,7 @@ async fn crear_entrada_201_exacto_y_auditoria_en_la_transaccion() {
             "empresaId": e, "producto": producto_json(&app, &e, cat, p, "GEN-001", 8).await,
         })
     );
-    assert_eq!(stock(&app, p).await, 8);
+    assert_eq!(app.stock(p).await, 8);
     let usuario: String = app
         .pg
         .query_one(
@@ -413,7 +402,7 @@ async fn crear_salida_notas_vacias_o_no_texto_son_null_e_ip_por_defecto_vacia() 
             json!(100 - (1..=i).sum::<i32>())
         );
     }
-    assert_eq!(stock(&app, p).await, 90);
+    assert_eq!(app.stock(p).await, 90);
     // No client address known (local run): the audit ip is the literal ''.
     let r = app
         .post("/api/movimientos")
@@ -452,7 +441,7 @@ async fn crear_fallo_de_auditoria_revierte_todo() {
         .send()
         .await;
     assert_eq!(r.err(), (500, "Error al crear movimiento"));
-    assert_eq!(stock(&app, p).await, 10, "stock rolled back");
+    assert_eq!(app.stock(p).await, 10, "stock rolled back");
     assert_eq!(
         contar_movimientos(&app, &e).await,
         0,
@@ -599,9 +588,9 @@ async fn crear_errores_documentados() {
             "{caso}"
         );
     }
-    assert_eq!(stock(&app, p).await, 10);
+    assert_eq!(app.stock(p).await, 10);
     assert_eq!(
-        stock(&app, ajeno).await,
+        app.stock(ajeno).await,
         10,
         "another empresa's product untouched"
     );
@@ -681,7 +670,7 @@ async fn crear_guardas_y_permisos() {
             "{permisos:?}"
         );
     }
-    assert_eq!(stock(&app, p).await, 100, "no refused caller moved stock");
+    assert_eq!(app.stock(p).await, 100, "no refused caller moved stock");
     assert_eq!(contar_movimientos(&app, &e).await, 0);
     // Allowed callers, both directions.
     let mut esperado = 100;
@@ -705,7 +694,7 @@ async fn crear_guardas_y_permisos() {
             assert_eq!(r.body["empresaId"], json!(e));
         }
     }
-    assert_eq!(stock(&app, p).await, 97);
+    assert_eq!(app.stock(p).await, 97);
 }
 
 #[tokio::test]
@@ -734,7 +723,7 @@ async fn crear_salida_respeta_reservas_vigentes_y_no_las_vencidas() {
             "Stock insuficiente para \"GEN-001\". Solicitas 7, disponible 6."
         )
     );
-    assert_eq!(stock(&app, p).await, 10);
+    assert_eq!(app.stock(p).await, 10);
     let r = salida(6).await;
     assert_eq!(
         (r.status, &r.body["producto"]["cantidad"]),
@@ -770,7 +759,7 @@ async fn crear_salida_respeta_reservas_vigentes_y_no_las_vencidas() {
             "Stock insuficiente para \"GEN-001\". Solicitas 1, disponible 0."
         )
     );
-    assert_eq!(stock(&app, p).await, 2);
+    assert_eq!(app.stock(p).await, 2);
 }
 
 #[tokio::test]
@@ -867,7 +856,7 @@ async fn concurrencia_50_salidas_sobre_stock_10() {
         .collect();
     despues.sort_unstable();
     assert_eq!(despues, (0..10).collect::<Vec<_>>());
-    assert_eq!(stock(&app, p).await, 0);
+    assert_eq!(app.stock(p).await, 0);
     assert_eq!(
         app.contar(
             r#"SELECT count(*) FROM "Movimiento" WHERE "productoId" = $1 AND "tipo" = 'salida'"#,
@@ -952,7 +941,7 @@ async fn eliminar_varios_borra_manuales_ascendentes_sin_tocar_stock_y_audita() {
     );
     let _ = queda;
     assert_eq!(
-        (stock(&app, p).await, stock(&app, q).await),
+        (app.stock(p).await, app.stock(q).await),
         (10, 4),
         "stock not adjusted"
     );
@@ -1014,7 +1003,7 @@ async fn eliminar_varios_rechaza_movimientos_de_ventas_y_de_ordenes_de_compra() 
     );
     assert_eq!(borrar(json!([manual, o1])).await.err(), (409, de_ordenes));
     assert_eq!(contar_movimientos(&app, &e).await, 4, "nothing deleted");
-    assert_eq!(stock(&app, p).await, 10);
+    assert_eq!(app.stock(p).await, 10);
     assert_eq!(
         app.contar(r#"SELECT count(*) FROM "Auditoria""#, &[]).await,
         0

@@ -78,17 +78,6 @@ async fn saldo_movimientos(app: &App, id: i32) -> i64 {
     .await
 }
 
-async fn cantidad(app: &App, id: i32) -> i32 {
-    app.pg
-        .query_one(
-            r#"SELECT "cantidad" FROM "Producto" WHERE "id" = $1"#,
-            &[&id],
-        )
-        .await
-        .unwrap()
-        .get(0)
-}
-
 async fn contar_productos(app: &App, e: &str) -> i64 {
     app.contar(
         r#"SELECT count(*) FROM "Producto" WHERE "empresaId" = $1"#,
@@ -1360,7 +1349,7 @@ async fn actualizar_espera_la_salida_en_curso_y_no_la_pierde() {
         "{}",
         r.texto
     );
-    assert_eq!(cantidad(&app, id).await, 20);
+    assert_eq!(app.stock(id).await, 20);
     assert_eq!(saldo_movimientos(&app, id).await, 20);
     assert_eq!(
         movimientos(&app, id).await,
@@ -1434,7 +1423,7 @@ async fn actualizar_con_salidas_concurrentes_no_pierde_ninguna() {
     for s in salidas {
         s.await.unwrap();
     }
-    let final_ = cantidad(&app, id).await as i64;
+    let final_ = app.stock(id).await as i64;
     assert_eq!(
         saldo_movimientos(&app, id).await,
         final_,

@@ -62,17 +62,6 @@ async fn fijar_entero(app: &App, producto: i32, columna: &str, valor: i32) {
         .unwrap();
 }
 
-async fn stock(app: &App, producto: i32) -> i32 {
-    app.pg
-        .query_one(
-            r#"SELECT "cantidad" FROM "Producto" WHERE "id" = $1"#,
-            &[&producto],
-        )
-        .await
-        .unwrap()
-        .get(0)
-}
-
 async fn contar(app: &App, sql: &str) -> i64 {
     app.contar(sql, &[]).await
 }
@@ -224,7 +213,7 @@ async fn crear_201_exacto_lineas_consolidadas_movimientos_y_auditoria() {
             ],
         })
     );
-    assert_eq!((stock(&app, a).await, stock(&app, b).await), (7, 4));
+    assert_eq!((app.stock(a).await, app.stock(b).await), (7, 4));
     let nota = format!("Venta #{id} — Mostrador");
     assert_eq!(
         movimientos(&app, "salida").await,
@@ -478,7 +467,7 @@ async fn crear_errores_de_cuerpo_y_de_lineas() {
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.texto);
-    assert_eq!(stock(&app, a).await, 8);
+    assert_eq!(app.stock(a).await, 8);
     assert_eq!(contar(&app, r#"SELECT count(*) FROM "Venta""#).await, 1);
 }
 
@@ -558,9 +547,9 @@ async fn crear_producto_ajeno_o_inexistente_404_y_stock_400_sin_escribir_nada() 
     );
     assert_eq!(
         (
-            stock(&app, a).await,
-            stock(&app, b).await,
-            stock(&app, ajeno).await
+            app.stock(a).await,
+            app.stock(b).await,
+            app.stock(ajeno).await
         ),
         (10, 2, 50)
     );
@@ -647,7 +636,7 @@ async fn crear_guardas_en_orden() {
         assert_eq!(r.status, 201, "{rol}: {}", r.texto);
         assert_eq!(r.body["vendedorId"], json!(u.id));
     }
-    assert_eq!(stock(&app, a).await, 97);
+    assert_eq!(app.stock(a).await, 97);
 }
 
 #[tokio::test]
@@ -817,7 +806,7 @@ async fn crear_error_de_base_de_datos_500_generico_sin_escribir_nada() {
         .unwrap();
     let r = vender(&app, &c, json!([{"productoId": a, "cantidad": 1}])).await;
     assert_eq!(r.err(), (500, GENERICO));
-    assert_eq!(stock(&app, a).await, 10);
+    assert_eq!(app.stock(a).await, 10);
     for tabla in ["Venta", "Movimiento", "Auditoria"] {
         assert_eq!(
             contar(&app, &format!(r#"SELECT count(*) FROM "{tabla}""#)).await,
@@ -839,10 +828,10 @@ async fn crear_fallo_de_auditoria_no_cambia_la_respuesta() {
         .unwrap();
     let r = vender(&app, &c, json!([{"productoId": a, "cantidad": 1}])).await;
     assert_eq!(r.status, 201, "{}", r.texto);
-    assert_eq!(stock(&app, a).await, 9);
+    assert_eq!(app.stock(a).await, 9);
     let r = cancelar(&app, &c, r.body["id"].as_i64().unwrap()).await;
     assert_eq!(r.status, 200, "{}", r.texto);
-    assert_eq!(stock(&app, a).await, 10);
+    assert_eq!(app.stock(a).await, 10);
     assert_eq!(contar(&app, r#"SELECT count(*) FROM "Auditoria""#).await, 0);
 }
 
@@ -866,7 +855,7 @@ async fn idempotencia_misma_clave_y_cuerpo_repite_la_respuesta_sin_otra_venta() 
     let r2 = enviar("venta-0001", cuerpo.clone()).await;
     assert_eq!((r2.status, &r2.body), (201, &r1.body));
     assert_eq!(r2.header("idempotent-replayed"), Some("true"));
-    assert_eq!(stock(&app, a).await, 8);
+    assert_eq!(app.stock(a).await, 8);
     assert_eq!(contar(&app, r#"SELECT count(*) FROM "Venta""#).await, 1);
     assert_eq!(
         contar(&app, r#"SELECT count(*) FROM "Movimiento""#).await,
@@ -881,7 +870,7 @@ async fn idempotencia_misma_clave_y_cuerpo_repite_la_respuesta_sin_otra_venta() 
     )
     .await;
     assert_eq!(r.err(), (422, CLAVE_REUTILIZADA));
-    assert_eq!(stock(&app, a).await, 8);
+    assert_eq!(app.stock(a).await, 8);
 
     // Another key is another sale; no key is always a new sale.
     assert_eq!(enviar("venta-0002", cuerpo.clone()).await.status, 201);
@@ -892,7 +881,7 @@ async fn idempotencia_misma_clave_y_cuerpo_repite_la_respuesta_sin_otra_venta() 
         .send()
         .await;
     assert_eq!(sin_clave.status, 201);
-    assert_eq!(stock(&app, a).await, 4);
+    assert_eq!(app.stock(a).await, 4);
 
     // A failed request stores nothing: retrying it runs it again.
     let r = enviar(
@@ -908,7 +897,7 @@ async fn idempotencia_misma_clave_y_cuerpo_repite_la_respuesta_sin_otra_venta() 
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.texto);
-    assert_eq!(stock(&app, a).await, 5);
+    assert_eq!(app.stock(a).await, 5);
 
     // Keys are per company: another company may use the same key.
     let otra = app.empresa().await;
@@ -929,7 +918,7 @@ async fn idempotencia_misma_clave_y_cuerpo_repite_la_respuesta_sin_otra_venta() 
         let r = enviar(clave, cuerpo.clone()).await;
         assert_eq!(r.err(), (400, CLAVE_INVALIDA), "{clave:?}");
     }
-    assert_eq!(stock(&app, a).await, 5);
+    assert_eq!(app.stock(a).await, 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -959,7 +948,7 @@ async fn idempotencia_peticiones_concurrentes_con_la_misma_clave_crean_una_venta
             1,
             "ronda {ronda}: exactly one request did the work"
         );
-        assert_eq!(stock(&app, a).await, 1000 - (ronda + 1));
+        assert_eq!(app.stock(a).await, 1000 - (ronda + 1));
         assert_eq!(
             contar(&app, r#"SELECT count(*) FROM "Venta""#).await,
             i64::from(ronda + 1)
@@ -1015,7 +1004,7 @@ async fn cancelar_200_exacto_devuelve_stock_una_vez_y_audita() {
     esperado["canceladaPor"] = json!({"id": u, "nombre": admin.0, "email": admin.1});
     assert_eq!(r.body, esperado);
     assert!(r.body.get("vendedor").is_none());
-    assert_eq!((stock(&app, a).await, stock(&app, b).await), (10, 10));
+    assert_eq!((app.stock(a).await, app.stock(b).await), (10, 10));
     let nota = format!("Devolución por cancelación de venta #{id}");
     assert_eq!(
         movimientos(&app, "entrada").await,
@@ -1069,7 +1058,7 @@ async fn cancelar_200_exacto_devuelve_stock_una_vez_y_audita() {
     // A second cancel: 409, nothing else changes.
     let r = cancelar(&app, &c, id.into()).await;
     assert_eq!(r.err(), (409, YA_CANCELADA));
-    assert_eq!((stock(&app, a).await, stock(&app, b).await), (10, 10));
+    assert_eq!((app.stock(a).await, app.stock(b).await), (10, 10));
     assert_eq!(
         contar(
             &app,
@@ -1117,7 +1106,7 @@ async fn cancelar_cuerpo_tolerante_y_motivo_vacio_es_null() {
         assert_eq!(r.status, 200, "{caso}: {}", r.texto);
         assert_eq!(r.body["motivoCancelacion"], Value::Null, "{caso}");
     }
-    assert_eq!(stock(&app, a).await, 100);
+    assert_eq!(app.stock(a).await, 100);
 }
 
 #[tokio::test]
@@ -1165,7 +1154,7 @@ async fn cancelar_errores_documentados_sin_escribir_nada() {
         (f.get(0), f.get(1))
     };
     assert_eq!((cancelada_en, por), (None, None));
-    assert_eq!(stock(&app, a).await, 6);
+    assert_eq!(app.stock(a).await, 6);
     assert_eq!(
         contar(
             &app,
@@ -1193,7 +1182,7 @@ async fn cancelar_errores_documentados_sin_escribir_nada() {
         .unwrap();
     let r = cancelar(&app, &c, id.into()).await;
     assert_eq!(r.err(), (409, YA_CANCELADA));
-    assert_eq!(stock(&app, a).await, 6);
+    assert_eq!(app.stock(a).await, 6);
 }
 
 /// §4.3 Required (§8 #10): the calendar day is Bogotá's (UTC−5), not the server's UTC.
@@ -1265,13 +1254,13 @@ async fn cancelar_guardas_en_orden() {
             .await;
         assert_eq!(r.err(), (403, SOLO_ADMIN), "G4 before the path");
     }
-    assert_eq!(stock(&app, a).await, 9, "nothing cancelled");
+    assert_eq!(app.stock(a).await, 9, "nothing cancelled");
     let sa = app.usuario(&e, "SUPER_ADMIN", "ACTIVO", &[]).await;
     let csa = app.sesion(&sa).await;
     let r = app.post(&ruta).cookie(&csa).send().await;
     assert_eq!(r.status, 200, "{}", r.texto);
     assert_eq!(r.body["canceladaPor"]["id"], json!(sa.id));
-    assert_eq!(stock(&app, a).await, 10);
+    assert_eq!(app.stock(a).await, 10);
 }
 
 #[tokio::test]
@@ -1298,13 +1287,13 @@ async fn cancelar_error_de_base_de_datos_500_generico_y_nada_cambia() {
         .unwrap()
         .get(0);
     assert_eq!(cancelada, None, "the flip is rolled back");
-    assert_eq!(stock(&app, a).await, 6);
+    assert_eq!(app.stock(a).await, 6);
     app.pg
         .batch_execute(r#"ALTER TABLE "Movimiento" DROP CONSTRAINT sabotaje"#)
         .await
         .unwrap();
     assert_eq!(cancelar(&app, &c, id.into()).await.status, 200);
-    assert_eq!(stock(&app, a).await, 10);
+    assert_eq!(app.stock(a).await, 10);
 }
 
 // ---------- Concurrency (each repeated in rounds) ----------
@@ -1332,7 +1321,7 @@ async fn concurrencia_50_ventas_sobre_stock_10() {
         for r in &rechazadas {
             assert_eq!(r.error(), Some(msg.as_str()), "ronda {ronda}");
         }
-        assert_eq!(stock(&app, p).await, 0, "ronda {ronda}");
+        assert_eq!(app.stock(p).await, 0, "ronda {ronda}");
         assert_eq!(
             app.contar(
                 r#"SELECT count(*) FROM "Movimiento" WHERE "productoId" = $1 AND "tipo" = 'salida'"#,
@@ -1376,7 +1365,7 @@ async fn concurrencia_20_cancelaciones_devuelven_el_stock_una_vez() {
             "ronda {ronda}: {:?}",
             resumen(&rs)
         );
-        assert_eq!((stock(&app, a).await, stock(&app, b).await), (10, 10));
+        assert_eq!((app.stock(a).await, app.stock(b).await), (10, 10));
         assert_eq!(
             app.contar(
                 r#"SELECT count(*) FROM "Movimiento" WHERE "ventaId" = $1 AND "tipo" = 'entrada'"#,
@@ -1413,7 +1402,7 @@ async fn concurrencia_reserva_de_cotizacion_bloquea_y_al_vencer_libera() {
             "ronda {ronda}: {:?}",
             resumen(&rs)
         );
-        assert_eq!(stock(&app, p).await, 6);
+        assert_eq!(app.stock(p).await, 6);
         let r = vender(&app, &c, json!([{"productoId": p, "cantidad": 6}])).await;
         assert_eq!(
             r.err(),
@@ -1434,7 +1423,7 @@ async fn concurrencia_reserva_de_cotizacion_bloquea_y_al_vencer_libera() {
             .unwrap();
         let r = vender(&app, &c, json!([{"productoId": p, "cantidad": 6}])).await;
         assert_eq!(r.status, 201, "ronda {ronda}: {}", r.texto);
-        assert_eq!(stock(&app, p).await, 0);
+        assert_eq!(app.stock(p).await, 0);
     }
 }
 
@@ -1463,7 +1452,7 @@ async fn concurrencia_ventas_cruzadas_sin_interbloqueo() {
         total += rs.len() as i32;
     }
     assert_eq!(
-        (stock(&app, a).await, stock(&app, b).await),
+        (app.stock(a).await, app.stock(b).await),
         (100_000 - total, 100_000 - 2 * total)
     );
     // Sales and cancels crossing the same products at once.
@@ -1499,7 +1488,7 @@ async fn concurrencia_ventas_cruzadas_sin_interbloqueo() {
         resumen(&ventas)
     );
     assert_eq!(
-        (stock(&app, a).await, stock(&app, b).await),
+        (app.stock(a).await, app.stock(b).await),
         (100_000 - total - 6, 100_000 - 2 * total - 6)
     );
 }
