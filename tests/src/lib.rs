@@ -474,6 +474,20 @@ impl Res {
     pub fn err(&self) -> (u16, &str) {
         (self.status, self.error().unwrap_or("<sin error>"))
     }
+    /// The seconds of a 429 (`Demasiados intentos de inicio de sesión. Espera N segundos.`),
+    /// checking that `Retry-After` says the same; panics on any other response.
+    pub fn segundos_de_espera(&self) -> u64 {
+        assert_eq!(self.status, 429, "{}", self.texto);
+        let msg = self.error().expect("429 body");
+        let n: u64 = msg
+            .strip_prefix("Demasiados intentos de inicio de sesión. Espera ")
+            .and_then(|s| s.strip_suffix(" segundos."))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("mensaje inesperado: {msg}"));
+        assert_eq!(self.header("retry-after"), Some(n.to_string().as_str()));
+        n
+    }
+
     pub fn header(&self, k: &str) -> Option<&str> {
         self.headers.get(k).and_then(|v| v.to_str().ok())
     }

@@ -894,12 +894,8 @@ async fn crear_esta_limitado_por_ip_antes_de_las_guardas() {
         401
     );
     let r = app.post("/api/productos").json(json!({})).send().await;
-    assert_eq!(r.status, 429);
-    assert!(
-        r.error()
-            .unwrap()
-            .starts_with("Demasiados intentos de inicio de sesión. Espera ")
-    );
+    // In-memory window opened by the first attempt, less than a second ago.
+    assert!((59..=60).contains(&r.segundos_de_espera()));
     // Not limited: bulk-delete and reads.
     assert_eq!(
         app.post("/api/productos/bulk-delete")

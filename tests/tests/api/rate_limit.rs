@@ -14,17 +14,6 @@ fn opciones(redis: Option<String>) -> Opciones {
     }
 }
 
-fn segundos(r: &Res) -> u64 {
-    let msg = r.error().expect("429 body");
-    let n = msg
-        .strip_prefix("Demasiados intentos de inicio de sesión. Espera ")
-        .and_then(|s| s.strip_suffix(" segundos."))
-        .unwrap_or_else(|| panic!("mensaje inesperado: {msg}"));
-    let n: u64 = n.parse().unwrap();
-    assert_eq!(r.header("retry-after"), Some(n.to_string().as_str()));
-    n
-}
-
 async fn cinco_y_sexto(app: &tests::App) -> Res {
     for i in 0..5 {
         // No session: each attempt is counted before the 401 (G0 runs first).
@@ -48,7 +37,7 @@ async fn redis_sexto_post_es_429_con_claves_de_upstash() {
     let antes = chrono::Utc::now().timestamp_millis() as u64;
     let r = cinco_y_sexto(&app).await;
     assert_eq!(r.status, 429);
-    let n = segundos(&r);
+    let n = r.segundos_de_espera();
     let w = antes / 60_000;
     let esperado_max = ((w + 1) * 60_000 - antes).div_ceil(1000);
     assert!(
@@ -134,7 +123,7 @@ async fn memoria_ventana_fija_desde_el_primero() {
     assert!(!app.estado.limitador.usa_redis());
     let r = cinco_y_sexto(&app).await;
     assert_eq!(r.status, 429);
-    let n = segundos(&r);
+    let n = r.segundos_de_espera();
     assert!(
         (59..=60).contains(&n),
         "window opened by the first request, n={n}"
@@ -146,7 +135,7 @@ async fn redis_caido_usa_memoria_sin_5xx() {
     let app = spawn_app_con(opciones(Some("redis://127.0.0.1:1".into()))).await;
     let r = cinco_y_sexto(&app).await;
     assert_eq!(r.status, 429, "{}", r.texto);
-    assert!((59..=60).contains(&segundos(&r)));
+    assert!((59..=60).contains(&r.segundos_de_espera()));
 }
 
 #[tokio::test]

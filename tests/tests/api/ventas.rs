@@ -684,13 +684,8 @@ async fn crear_limitado_a_5_por_minuto_y_cancelar_no() {
         assert_eq!(r.err(), (401, "No autenticado"), "intento {i}");
     }
     let r = app.post("/api/ventas").json(json!({})).send().await;
-    assert_eq!(r.status, 429);
-    let msg = r.error().unwrap();
-    assert!(
-        msg.starts_with("Demasiados intentos de inicio de sesión. Espera ")
-            && msg.ends_with(" segundos."),
-        "{msg}"
-    );
+    // In-memory window opened by the first attempt, less than a second ago.
+    assert!((59..=60).contains(&r.segundos_de_espera()));
     for _ in 0..3 {
         let r = app.post("/api/ventas/1/cancelar").send().await;
         assert_eq!(r.err(), (401, "No autenticado"));
