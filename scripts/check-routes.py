@@ -109,8 +109,15 @@ def router_routes(errors):
         if not isinstance(fn, str):
             errors.append(f"Cargo.toml router {path}: map the path to one function name (every method)")
             continue
-        # matchit `{*rest}` is API Gateway's `{rest+}`.
-        out[re.sub(r"\{\*(\w+)\}", r"{\1+}", path)] = norm(fn)
+        # matchit `{*rest}` is API Gateway's `{rest+}`. matchit treats `/x/` and `/x` as two
+        # paths, so the router also lists each path with one trailing slash (platform.md §1.2:
+        # strip one trailing slash before routing); both spellings must reach the same function.
+        clave = re.sub(r"\{\*(\w+)\}", r"{\1+}", path)
+        if len(clave) > 1 and clave.endswith("/"):
+            clave = clave[:-1]
+        if clave in out and out[clave] != norm(fn):
+            errors.append(f"Cargo.toml router {path}: {fn}, but {clave} goes to {out[clave]}")
+        out[clave] = norm(fn)
     return out
 
 
@@ -154,6 +161,7 @@ def snippet(name):
     print(f"\n# Cargo.toml [workspace.metadata.lambda.watch.router]\n# {name}")
     for p in paths:
         print(f'"{p}" = "{name}"')
+        print(f'"{p}/" = "{name}"')
 
 
 def main():
