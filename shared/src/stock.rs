@@ -72,6 +72,30 @@ impl Producto {
     }
 }
 
+/// A `"Categoria"` row as the API serializes it (catalog.md §2), alone or nested in a product.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Categoria {
+    pub id: i32,
+    pub nombre: String,
+    pub prefijo: String,
+    pub empresa_id: String,
+}
+
+impl Categoria {
+    /// Columns in the order [`Categoria::from_row`] reads them.
+    pub const COLUMNAS: &'static str = r#""id", "nombre", "prefijo", "empresaId""#;
+
+    pub fn from_row(f: &tokio_postgres::Row, base: usize) -> Self {
+        Self {
+            id: f.get(base),
+            nombre: f.get(base + 1),
+            prefijo: f.get(base + 2),
+            empresa_id: f.get(base + 3),
+        }
+    }
+}
+
 /// Locks the empresa's products among `ids` (sorted and deduplicated here, so the lock order is
 /// always ascending id) and returns them in that order; ids of other empresas are absent.
 pub async fn bloquear_productos(

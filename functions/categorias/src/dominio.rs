@@ -9,6 +9,7 @@ use serde_json::json;
 use shared::auditoria::{self, Evento};
 use shared::codigos::{prefijo_valido, sugerir_prefijo};
 use shared::db::{self, Consulta, Type};
+pub use shared::stock::Categoria;
 use shared::{Ctx, Error, Estado, ResultExt};
 use tokio_postgres::error::SqlState;
 
@@ -27,15 +28,6 @@ fn prefijo_en_uso(prefijo: &str) -> Error {
     ))
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Categoria {
-    pub id: i32,
-    pub nombre: String,
-    pub prefijo: String,
-    pub empresa_id: String,
-}
-
 #[derive(Serialize)]
 pub struct Conteo {
     productos: i64,
@@ -49,15 +41,10 @@ pub struct CategoriaConConteo {
     count: Conteo,
 }
 
-const COLUMNAS: &str = r#""id", "nombre", "prefijo", "empresaId""#;
+const COLUMNAS: &str = Categoria::COLUMNAS;
 
 fn desde(f: &tokio_postgres::Row) -> Categoria {
-    Categoria {
-        id: f.get(0),
-        nombre: f.get(1),
-        prefijo: f.get(2),
-        empresa_id: f.get(3),
-    }
+    Categoria::from_row(f, 0)
 }
 
 pub async fn listar(pool: &Pool, ctx: &Ctx) -> Result<Vec<CategoriaConConteo>, Error> {

@@ -12,7 +12,7 @@ use shared::codigos::{bloquear_numeracion, siguiente_codigo};
 use shared::db::{self, Consulta, Type};
 use shared::json::{numero, ser_fecha, ser_numero};
 use shared::stock::{
-    NuevoMovimiento, Producto, TipoMovimiento, aplicar_movimiento, bloquear_productos,
+    Categoria, NuevoMovimiento, Producto, TipoMovimiento, aplicar_movimiento, bloquear_productos,
 };
 use shared::{Ctx, EmpresaId, Error, Estado, ResultExt};
 
@@ -39,21 +39,12 @@ const INTENTOS_CODIGO: usize = 10;
 /// §7.3: at most 50 rows, no pagination.
 const MAX_HISTORIAL: i64 = 50;
 
-/// The category as nested in a list item (§5.1).
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CategoriaDeProducto {
-    pub id: i32,
-    pub nombre: String,
-    pub prefijo: String,
-    pub empresa_id: String,
-}
-
 #[derive(Debug, Serialize)]
 pub struct ProductoConCategoria {
     #[serde(flatten)]
     pub producto: Producto,
-    pub categoria: CategoriaDeProducto,
+    /// Nested as in a list item (§5.1).
+    pub categoria: Categoria,
 }
 
 #[derive(Debug, Serialize)]
@@ -148,12 +139,7 @@ pub async fn listar(
         .iter()
         .map(|f| ProductoConCategoria {
             producto: Producto::from_row(f, 0),
-            categoria: CategoriaDeProducto {
-                id: f.get(10),
-                nombre: f.get(11),
-                prefijo: f.get(12),
-                empresa_id: f.get(13),
-            },
+            categoria: Categoria::from_row(f, 10),
         })
         .collect();
     let mas = items.len() as i64 > limite;

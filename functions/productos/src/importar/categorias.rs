@@ -7,32 +7,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
 use shared::codigos::sugerir_prefijo;
 use shared::db::{Consulta, Transaction, Type};
+use shared::stock::Categoria;
 use shared::{Ctx, Error};
 
 const SIN_CLASIFICAR: &str = "Sin clasificar";
-
-#[derive(Clone, Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Categoria {
-    pub id: i32,
-    pub nombre: String,
-    pub prefijo: String,
-    pub empresa_id: String,
-}
-
-impl Categoria {
-    fn de(f: &tokio_postgres::Row) -> Self {
-        Self {
-            id: f.get(0),
-            nombre: f.get(1),
-            prefijo: f.get(2),
-            empresa_id: f.get(3),
-        }
-    }
-}
 
 /// The category a row ends up in, the suffix its message carries, and the category it created.
 #[derive(Debug, PartialEq)]
@@ -60,13 +40,15 @@ pub async fn resolver(
     shared::codigos::bloquear_prefijos(tx, &ctx.empresa).await?;
     let existentes: Vec<Categoria> = tx
         .consulta(
-            r#"SELECT "id", "nombre", "prefijo", "empresaId" FROM "Categoria"
-               WHERE "empresaId" = $1 ORDER BY "id""#,
+            &format!(
+                r#"SELECT {} FROM "Categoria" WHERE "empresaId" = $1 ORDER BY "id""#,
+                Categoria::COLUMNAS
+            ),
             &[(&empresa, Type::TEXT)],
         )
         .await?
         .iter()
-        .map(Categoria::de)
+        .map(|f| Categoria::from_row(f, 0))
         .collect();
     let mut usados: HashSet<String> = existentes.iter().map(|c| c.prefijo.clone()).collect();
     // As the reference builds its map: a later row of the same key replaces an earlier one.
@@ -205,10 +187,13 @@ async fn insertar(
     let prefijos: Vec<&str> = filas.iter().map(|f| f.1).collect();
     let filas = tx
         .consulta(
-            r#"INSERT INTO "Categoria" ("nombre", "prefijo", "empresaId")
-               SELECT t.n, t.p, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(n, p, o)
-               ORDER BY t.o
-               RETURNING "id", "nombre", "prefijo", "empresaId""#,
+            &format!(
+                r#"INSERT INTO "Categoria" ("nombre", "prefijo", "empresaId")
+                   SELECT t.n, t.p, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(n, p, o)
+                   ORDER BY t.o
+                   RETURNING {}"#,
+                Categoria::COLUMNAS
+            ),
             &[
                 (&nombres, Type::TEXT_ARRAY),
                 (&prefijos, Type::TEXT_ARRAY),
@@ -216,7 +201,7 @@ async fn insertar(
             ],
         )
         .await?;
-    let mut creadas: Vec<Categoria> = filas.iter().map(Categoria::de).collect();
+    let mut creadas: Vec<Categoria> = filas.iter().map(|f| Categoria::from_row(f, 0)).collect();
     creadas.sort_by_key(|c| c.id);
     Ok(creadas)
 }

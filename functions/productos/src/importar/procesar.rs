@@ -145,7 +145,7 @@ fn error(fila: &Fila, codigo: String, mensaje: String) -> Resultado {
     }
 }
 
-fn evento_categoria(c: &categorias::Categoria) -> Evento<'static> {
+fn evento_categoria(c: &shared::stock::Categoria) -> Evento<'static> {
     Evento {
         accion: "CREAR",
         entidad: "Categoria",
