@@ -79,6 +79,23 @@ pub async fn transaccion(client: &mut Client) -> Result<Transaction<'_>, tokio_p
     Ok(tx)
 }
 
+/// Runs a whole transaction again, once, when it failed with a deadlock or a serialization
+/// failure ([`es_reintentable`]; none is expected with the one lock order of `shared::stock`,
+/// this is the safety net); a second failure is the endpoint's generic 500.
+pub async fn reintentar_una_vez<T, F, Fut>(mut intento: F) -> Result<T, crate::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::Error>>,
+{
+    match intento().await {
+        Err(e) if es_reintentable(&e) => {
+            tracing::warn!(error.message = %e, "transacción reintentada");
+            intento().await
+        }
+        r => r,
+    }
+}
+
 /// True for the SQLSTATEs that a retry of the whole transaction can cure.
 pub fn es_reintentable(e: &crate::Error) -> bool {
     use tokio_postgres::error::SqlState;

@@ -139,6 +139,13 @@ pub async fn reservado(
     Ok(filas.iter().map(|f| (f.get(0), f.get(1))).collect())
 }
 
+/// The 400 of an exit or a sale above availability (sales.md §3.2/§3.4, movimientos.md §3).
+pub fn stock_insuficiente(nombre: &str, cantidad: i64, disponible: i64) -> Error {
+    Error::bad_request(format!(
+        "Stock insuficiente para \"{nombre}\". Solicitas {cantidad}, disponible {disponible}."
+    ))
+}
+
 /// `disponible = max(0, cantidad − reservado)`.
 pub fn disponible(cantidad: i32, reservado: i64) -> i64 {
     (cantidad as i64 - reservado).max(0)

@@ -9,7 +9,6 @@
 //! (taken nowhere else), so two quotes for a new customer create one `Cliente`.
 
 use std::collections::HashMap;
-use std::future::Future;
 
 use chrono::NaiveDateTime;
 use deadpool_postgres::Pool;
@@ -198,23 +197,6 @@ enum Resultado<T> {
     Hecha { cuerpo: Value, datos: T },
 }
 
-/// Runs a whole transaction again once when it failed on a deadlock or serialization failure
-/// (none is expected with the one lock order; this is the safety net); a second failure is
-/// the endpoint's generic 500.
-async fn reintentando<T, F, Fut>(mut intento: F) -> Result<T, Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, Error>>,
-{
-    match intento().await {
-        Err(e) if db::es_reintentable(&e) => {
-            tracing::warn!(error.message = %e, "transacción reintentada");
-            intento().await
-        }
-        r => r,
-    }
-}
-
 /// Claims the request's key, first in the transaction (`shared::idempotencia`).
 async fn reclamar(
     tx: &Transaction<'_>,
@@ -291,7 +273,7 @@ pub async fn crear(
     clave: Option<&Clave>,
 ) -> Result<Respuesta, Error> {
     let (cuerpo, creada) =
-        match reintentando(|| crear_en_transaccion(estado, ctx, nueva, clave)).await? {
+        match db::reintentar_una_vez(|| crear_en_transaccion(estado, ctx, nueva, clave)).await? {
             Resultado::Repetida(r) => return Ok(r),
             Resultado::Hecha { cuerpo, datos } => (cuerpo, datos),
         };
@@ -490,7 +472,8 @@ pub async fn cancelar(
     id: i32,
     motivo: &str,
 ) -> Result<Cotizacion, Error> {
-    let cotizacion = reintentando(|| cancelar_en_transaccion(estado, ctx, id, motivo)).await?;
+    let cotizacion =
+        db::reintentar_una_vez(|| cancelar_en_transaccion(estado, ctx, id, motivo)).await?;
     tracing::info!(cotizacion_id = id, "cotización cancelada");
     auditoria::registrar(
         estado,
@@ -595,7 +578,7 @@ pub async fn convertir(
     clave: Option<&Clave>,
 ) -> Result<Respuesta, Error> {
     let (cuerpo, hecho) =
-        match reintentando(|| convertir_en_transaccion(estado, ctx, id, clave)).await? {
+        match db::reintentar_una_vez(|| convertir_en_transaccion(estado, ctx, id, clave)).await? {
             Resultado::Repetida(r) => return Ok(r),
             Resultado::Hecha { cuerpo, datos } => (cuerpo, datos),
         };

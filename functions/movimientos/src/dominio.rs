@@ -15,12 +15,6 @@ use shared::{Ctx, Error, Estado};
 const PRODUCTO_NO_ENCONTRADO: &str = "Producto no encontrado o no pertenece a la empresa";
 const NINGUNO_ENCONTRADO: &str = "No se encontró ningún movimiento con esos IDs.";
 
-fn stock_insuficiente(nombre: &str, cantidad: i32, disponible: i64) -> Error {
-    Error::bad_request(format!(
-        "Stock insuficiente para \"{nombre}\". Solicitas {cantidad}, disponible {disponible}."
-    ))
-}
-
 fn de_ventas(n: usize) -> Error {
     Error::conflict(format!(
         "{n} movimiento(s) provienen de ventas o cancelaciones y no se pueden borrar. Filtra solo movimientos manuales o usa \"Restablecer datos\"."
@@ -133,7 +127,11 @@ pub async fn crear(
     if let Some(d) = disponible
         && i64::from(n.cantidad) > d
     {
-        return Err(stock_insuficiente(&producto.nombre, n.cantidad, d));
+        return Err(stock::stock_insuficiente(
+            &producto.nombre,
+            n.cantidad.into(),
+            d,
+        ));
     }
     let aplicado = stock::aplicar_movimiento(
         &tx,
@@ -152,7 +150,7 @@ pub async fn crear(
     // check above, kept as a second wall with the same answer.
     let Some((movimiento, cambio)) = aplicado else {
         return Err(match disponible {
-            Some(d) => stock_insuficiente(&producto.nombre, n.cantidad, d),
+            Some(d) => stock::stock_insuficiente(&producto.nombre, n.cantidad.into(), d),
             None => Error::Interno(anyhow::anyhow!(
                 "entrada rechazada por la condición de stock"
             )),

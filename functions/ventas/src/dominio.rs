@@ -6,7 +6,6 @@
 //! Audit rows and `STOCK_BAJO` notifications run after the commit, best-effort.
 
 use std::collections::HashMap;
-use std::future::Future;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta, Timelike, Utc};
 use http::StatusCode;
@@ -33,28 +32,6 @@ fn producto_no_encontrado(id: i32) -> Error {
     ))
 }
 
-fn stock_insuficiente(nombre: &str, cantidad: i64, disponible: i64) -> Error {
-    Error::bad_request(format!(
-        "Stock insuficiente para \"{nombre}\". Solicitas {cantidad}, disponible {disponible}."
-    ))
-}
-
-/// Runs a whole transaction again, once, when it failed with a deadlock or a serialization
-/// failure (`shared::db::es_reintentable`); the second failure is the endpoint's generic 500.
-async fn con_reintento<T, F, Fut>(mut intento: F) -> Result<T, Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, Error>>,
-{
-    match intento().await {
-        Err(e) if db::es_reintentable(&e) => {
-            tracing::warn!(error.message = %e, "transacción reintentada");
-            intento().await
-        }
-        r => r,
-    }
-}
-
 enum Creacion {
     /// The same `Idempotency-Key` and body already committed: its stored response.
     Repetida(Respuesta),
@@ -73,7 +50,7 @@ pub async fn crear(
     clave: Option<&Clave>,
 ) -> Result<Respuesta, Error> {
     let (venta, cuerpo, cambios) =
-        match con_reintento(|| crear_en_transaccion(estado, ctx, pedido, clave)).await? {
+        match db::reintentar_una_vez(|| crear_en_transaccion(estado, ctx, pedido, clave)).await? {
             Creacion::Repetida(r) => return Ok(r),
             Creacion::Nueva {
                 venta,
@@ -136,7 +113,11 @@ async fn crear_en_transaccion(
         let reservado = reservas.get(&producto.id).copied().unwrap_or(0);
         let disponible = stock::disponible(producto.cantidad, reservado);
         if l.cantidad > disponible {
-            return Err(stock_insuficiente(&producto.nombre, l.cantidad, disponible));
+            return Err(stock::stock_insuficiente(
+                &producto.nombre,
+                l.cantidad,
+                disponible,
+            ));
         }
         // `cantidad ≤ disponible ≤ i32::MAX`, so it fits.
         let cantidad = i32::try_from(l.cantidad).map_err(|e| Error::Interno(e.into()))?;
@@ -238,7 +219,7 @@ pub async fn cancelar(
     id: i32,
     motivo: Option<&str>,
 ) -> Result<VentaCancelada, Error> {
-    let venta = con_reintento(|| cancelar_en_transaccion(estado, ctx, id, motivo)).await?;
+    let venta = db::reintentar_una_vez(|| cancelar_en_transaccion(estado, ctx, id, motivo)).await?;
     let v = &venta.venta.venta;
     tracing::info!(venta_id = v.id, "venta cancelada");
     auditoria::registrar(
