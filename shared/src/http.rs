@@ -57,13 +57,12 @@ impl Respuesta {
             cabeceras: Vec::new(),
         }
     }
+    /// Text that is not JSON (CSV, plain text). Sent as bytes like [`Respuesta::binario`]: a
+    /// `Body::Text` travels as a JSON string that the local runner (and any hop that "cleans"
+    /// text) may alter — the CSV template's leading U+FEFF was lost that way — while
+    /// `isBase64Encoded: true` bodies arrive byte for byte (HTTP APIs need no binary media types).
     pub fn texto(tipo: &'static str, texto: String) -> Self {
-        Self {
-            status: StatusCode::OK,
-            cuerpo: Body::Text(texto),
-            tipo,
-            cabeceras: Vec::new(),
-        }
+        Self::binario(tipo, texto.into_bytes())
     }
     pub fn con_cabecera(mut self, k: HeaderName, v: &str) -> Self {
         if let Ok(v) = HeaderValue::from_str(v) {

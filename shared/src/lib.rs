@@ -101,7 +101,54 @@ where
     };
     lambda_http::run(lambda_http::service_fn(move |req| {
         let fut = handler(estado.clone(), req);
-        async move { Ok::<_, std::convert::Infallible>(fut.await) }
+        async move { Ok::<_, std::convert::Infallible>(TalCual(fut.await)) }
     }))
     .await
+}
+
+/// A finished response handed to lambda_http as it is. lambda_http's own `IntoResponse` for
+/// `Response<Body>` re-decodes every body whose content type looks textual (`text/*`, JSON, XML)
+/// with encoding_rs, which turns `Body::Binary` back into `Body::Text` and drops a leading
+/// U+FEFF — the CSV template's BOM (catalog.md §7.1) was lost that way, in Lambda and under
+/// `cargo lambda watch` alike. Our bodies are already what must go out: `Body::Text` for JSON,
+/// `Body::Binary` (→ `isBase64Encoded: true`) for files.
+pub struct TalCual(pub lambda_http::Response<lambda_http::Body>);
+
+impl lambda_http::IntoResponse for TalCual {
+    fn into_response(
+        self,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send>,
+    > {
+        Box::pin(std::future::ready(self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::{Body, IntoResponse, Response};
+
+    fn csv_con_bom() -> Response<Body> {
+        Response::builder()
+            .header("content-type", "text/csv; charset=utf-8")
+            .body(Body::Binary(b"\xef\xbb\xbfcodigo".to_vec()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn tal_cual_conserva_los_bytes_de_un_csv() {
+        let r = super::TalCual(csv_con_bom()).into_response().await;
+        match r.body() {
+            Body::Binary(b) => assert_eq!(b, b"\xef\xbb\xbfcodigo"),
+            otro => panic!("se esperaba Body::Binary: {otro:?}"),
+        }
+    }
+
+    /// Why `TalCual` exists: lambda_http's conversion of a plain `Response<Body>` loses the BOM.
+    /// If this starts failing, lambda_http changed and `TalCual` may no longer be needed.
+    #[tokio::test]
+    async fn la_conversion_de_lambda_http_pierde_el_bom() {
+        let r = csv_con_bom().into_response().await;
+        assert_eq!(r.body().as_ref(), b"codigo");
+    }
 }
