@@ -5,12 +5,16 @@
 //! same weighted arithmetic in one Lua script), so a cut-over from the reference keeps counting.
 //! Redis unreachable, slow (> 1 s) or erroring → the in-memory limiter for that request, never a
 //! 5xx. The in-memory limiter is a fixed window from the first request, bounded and evicting.
+//!
+//! The Redis connection is opened on the first limited request and replaced after any failure:
+//! a failed or timed-out call drops it and Redis is skipped for a backoff (0.5 s doubling up to
+//! 5 s, reset by a success), so while Redis is down or silent at most one request per backoff
+//! pays the 1 s budget and the rest go straight to memory; once Redis is back the next attempt
+//! reconnects and the limiter counts in Redis again.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
-
-use tokio::sync::OnceCell;
+use std::time::{Duration, Instant};
 
 use crate::error::Error;
 
@@ -38,6 +42,8 @@ return tokens - (value + weighted)
 
 const TIMEOUT_REDIS: Duration = Duration::from_secs(1);
 const MAX_ENTRADAS_MEMORIA: usize = 10_000;
+const ESPERA_MINIMA: Duration = Duration::from_millis(500);
+const ESPERA_MAXIMA: Duration = Duration::from_secs(5);
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -48,8 +54,63 @@ pub enum Decision {
 
 struct Redis {
     cliente: redis::Client,
-    conexion: OnceCell<redis::aio::MultiplexedConnection>,
+    estado: Mutex<EstadoRedis>,
     script: redis::Script,
+}
+
+/// The current connection (none before the first request and after a failure) and the backoff.
+#[derive(Default)]
+struct EstadoRedis {
+    conexion: Option<redis::aio::MultiplexedConnection>,
+    /// No attempt before this instant (set by a failure).
+    pausa_hasta: Option<Instant>,
+    /// The next failure's backoff.
+    espera: Duration,
+}
+
+impl Redis {
+    fn estado(&self) -> std::sync::MutexGuard<'_, EstadoRedis> {
+        self.estado.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The connection to use, or `None` while backing off after a failure.
+    async fn conexion(&self) -> Option<redis::RedisResult<redis::aio::MultiplexedConnection>> {
+        {
+            let e = self.estado();
+            if let Some(c) = &e.conexion {
+                return Some(Ok(c.clone()));
+            }
+            if e.pausa_hasta.is_some_and(|t| Instant::now() < t) {
+                return None;
+            }
+        }
+        let cfg = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(TIMEOUT_REDIS))
+            .set_response_timeout(Some(TIMEOUT_REDIS));
+        let c = self
+            .cliente
+            .get_multiplexed_async_connection_with_config(&cfg)
+            .await;
+        if let Ok(c) = &c {
+            self.estado().conexion = Some(c.clone());
+        }
+        Some(c)
+    }
+
+    fn exito(&self) {
+        let mut e = self.estado();
+        e.pausa_hasta = None;
+        e.espera = ESPERA_MINIMA;
+    }
+
+    /// Drops the connection (a reset or silent one is never reused) and starts the backoff.
+    fn fallo(&self) {
+        let mut e = self.estado();
+        e.conexion = None;
+        let espera = e.espera.clamp(ESPERA_MINIMA, ESPERA_MAXIMA);
+        e.pausa_hasta = Some(Instant::now() + espera);
+        e.espera = (espera * 2).min(ESPERA_MAXIMA);
+    }
 }
 
 pub struct Limitador {
@@ -65,7 +126,7 @@ impl Limitador {
         let redis = match redis_url {
             Some(url) => Some(Redis {
                 cliente: redis::Client::open(url)?,
-                conexion: OnceCell::new(),
+                estado: Mutex::new(EstadoRedis::default()),
                 script: redis::Script::new(SCRIPT),
             }),
             None => None,
@@ -95,34 +156,45 @@ impl Limitador {
         if let Some(r) = &self.redis {
             match tokio::time::timeout(TIMEOUT_REDIS, self.decidir_redis(r, clave, ahora_ms)).await
             {
-                Ok(Ok(d)) => return d,
-                Ok(Err(e)) => {
+                Ok(Some(Ok(d))) => {
+                    r.exito();
+                    return d;
+                }
+                Ok(Some(Err(e))) => {
+                    r.fallo();
                     tracing::warn!(error.message = %e, "limitador: Redis falló, se usa memoria")
                 }
-                Err(_) => tracing::warn!("limitador: Redis tardó más de 1 s, se usa memoria"),
+                Ok(None) => {}
+                Err(_) => {
+                    r.fallo();
+                    tracing::warn!("limitador: Redis tardó más de 1 s, se usa memoria")
+                }
             }
         }
         self.decidir_memoria(clave, ahora_ms)
     }
 
+    /// `None` while backing off after a failure (memory decides, nothing is logged).
     async fn decidir_redis(
         &self,
         r: &Redis,
         clave: &str,
         ahora: u64,
+    ) -> Option<redis::RedisResult<Decision>> {
+        let mut con = match r.conexion().await? {
+            Ok(c) => c,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(self.script_redis(r, &mut con, clave, ahora).await)
+    }
+
+    async fn script_redis(
+        &self,
+        r: &Redis,
+        con: &mut redis::aio::MultiplexedConnection,
+        clave: &str,
+        ahora: u64,
     ) -> redis::RedisResult<Decision> {
-        let con = r
-            .conexion
-            .get_or_try_init(|| async {
-                let cfg = redis::AsyncConnectionConfig::new()
-                    .set_connection_timeout(Some(TIMEOUT_REDIS))
-                    .set_response_timeout(Some(TIMEOUT_REDIS));
-                r.cliente
-                    .get_multiplexed_async_connection_with_config(&cfg)
-                    .await
-            })
-            .await?;
-        let mut con = con.clone();
         let w = ahora / self.ventana_ms;
         let restantes: i64 = r
             .script
@@ -131,7 +203,7 @@ impl Limitador {
             .arg(self.max)
             .arg(ahora)
             .arg(self.ventana_ms)
-            .invoke_async(&mut con)
+            .invoke_async(con)
             .await?;
         if restantes >= 0 {
             return Ok(Decision::Permitida);

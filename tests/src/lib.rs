@@ -661,3 +661,149 @@ impl App {
         self.pg.query_one(sql, params).await.unwrap().get(0)
     }
 }
+
+/// A loopback TCP proxy in front of a real server (Postgres, Redis), to test what the functions
+/// do when the network misbehaves: [`Modo::Pasar`] forwards both ways; [`Modo::Cortar`] resets
+/// every open connection and each new one while it lasts; [`Modo::Silencio`] keeps connections
+/// open and reads what the client sends but forwards nothing, either way (a frozen server, or a
+/// partition whose kernel still acknowledges); [`Modo::SilencioTras`] forwards the next `n`
+/// client writes of each connection and then falls silent (a cut in the middle of a transaction).
+pub mod proxy {
+    use std::net::SocketAddr;
+    use std::sync::{Arc, Mutex};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::watch;
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Modo {
+        Pasar,
+        Cortar,
+        Silencio,
+        SilencioTras(u32),
+    }
+
+    pub struct Proxy {
+        pub puerto: u16,
+        modo: watch::Sender<(Modo, u64)>,
+        tarea: tokio::task::JoinHandle<()>,
+        conexiones: Arc<Mutex<u64>>,
+    }
+
+    impl Drop for Proxy {
+        fn drop(&mut self) {
+            self.tarea.abort();
+            let _ = self.modo.send((Modo::Cortar, u64::MAX));
+        }
+    }
+
+    impl Proxy {
+        /// A proxy to `destino` (`host:port`) on a free loopback port, in [`Modo::Pasar`].
+        pub async fn nuevo(destino: &str) -> Proxy {
+            let destino: SocketAddr = tokio::net::lookup_host(destino)
+                .await
+                .expect("destino del proxy")
+                .next()
+                .expect("destino del proxy");
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let puerto = l.local_addr().unwrap().port();
+            let (tx, rx) = watch::channel((Modo::Pasar, 0u64));
+            let conexiones = Arc::new(Mutex::new(0));
+            let cuenta = conexiones.clone();
+            let tarea = tokio::spawn(async move {
+                loop {
+                    let Ok((cliente, _)) = l.accept().await else {
+                        return;
+                    };
+                    *cuenta.lock().unwrap() += 1;
+                    tokio::spawn(atender(cliente, destino, rx.clone()));
+                }
+            });
+            Proxy {
+                puerto,
+                modo: tx,
+                tarea,
+                conexiones,
+            }
+        }
+
+        /// Changes the mode of every connection, open or new.
+        pub fn modo(&self, m: Modo) {
+            self.modo.send_modify(|(modo, generacion)| {
+                *modo = m;
+                *generacion += 1;
+            });
+        }
+
+        /// Connections accepted so far.
+        pub fn conexiones(&self) -> u64 {
+            *self.conexiones.lock().unwrap()
+        }
+    }
+
+    fn resetear(s: &TcpStream) {
+        #[allow(deprecated)]
+        let _ = s.set_linger(Some(std::time::Duration::ZERO));
+    }
+
+    async fn atender(
+        cliente: TcpStream,
+        destino: SocketAddr,
+        mut rx: watch::Receiver<(Modo, u64)>,
+    ) {
+        let (mut modo, mut generacion) = *rx.borrow_and_update();
+        if modo == Modo::Cortar {
+            resetear(&cliente);
+            return;
+        }
+        let Ok(servidor) = TcpStream::connect(destino).await else {
+            resetear(&cliente);
+            return;
+        };
+        let (mut cr, mut cw) = cliente.into_split();
+        let (mut sr, mut sw) = servidor.into_split();
+        let mut bc = vec![0u8; 64 * 1024];
+        let mut bs = vec![0u8; 64 * 1024];
+        // Client writes still forwarded under `SilencioTras`, counted from its last change.
+        let mut restantes = match modo {
+            Modo::SilencioTras(n) => n,
+            _ => u32::MAX,
+        };
+        let mut mudo = modo == Modo::Silencio;
+        loop {
+            tokio::select! {
+                cambio = rx.changed() => {
+                    if cambio.is_err() { break; }
+                    let (m, g) = *rx.borrow_and_update();
+                    if g == generacion { continue; }
+                    (modo, generacion) = (m, g);
+                    match modo {
+                        Modo::Cortar => break,
+                        Modo::Silencio => mudo = true,
+                        Modo::Pasar => { mudo = false; restantes = u32::MAX; }
+                        Modo::SilencioTras(n) => { mudo = false; restantes = n; }
+                    }
+                }
+                n = cr.read(&mut bc) => {
+                    let Ok(n) = n else { break };
+                    if n == 0 { break; }
+                    if mudo { continue; }
+                    if restantes == 0 { mudo = true; continue; }
+                    restantes = restantes.saturating_sub(1);
+                    if sw.write_all(&bc[..n]).await.is_err() { break; }
+                }
+                n = sr.read(&mut bs), if !mudo => {
+                    let Ok(n) = n else { break };
+                    if n == 0 { break; }
+                    if cw.write_all(&bs[..n]).await.is_err() { break; }
+                }
+            }
+        }
+        // Reset both sides: the client sees a dead connection, not a clean end.
+        if let (Ok(c), Ok(s)) = (cr.reunite(cw), sr.reunite(sw)) {
+            resetear(&c);
+            resetear(&s);
+        }
+    }
+}
