@@ -37,18 +37,36 @@ pub fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
     tokio_postgres_rustls::MakeRustlsConnect::new(config)
 }
 
+/// Client-side deadline of every round trip ([`crate::plazo`]): the `statement_timeout` of
+/// [`AJUSTES_TRANSACCION`] (10 s) plus a margin, so a silent server answers the request's JSON
+/// error (503 while resolving the session, the route's 500 after it) within 15 s.
+pub const PLAZO_RESPUESTA: Duration = Duration::from_secs(12);
+
+/// Keepalives and `tcp_user_timeout` for real partitions (a peer that stops acknowledging):
+/// probes after 30 s idle, every 5 s, 3 lost → closed; unacknowledged data for 15 s → closed.
+pub fn ajustar_socket(pg: &mut PgConfig) {
+    pg.keepalives(true);
+    pg.keepalives_idle(Duration::from_secs(30));
+    pg.keepalives_interval(Duration::from_secs(5));
+    pg.keepalives_retries(3);
+    pg.tcp_user_timeout(Duration::from_secs(15));
+}
+
 /// Builds the pool. No connection is opened here: deadpool connects on the first `get()`,
 /// so a cold start never waits on the database.
 pub fn pool(url: &str, max: usize) -> anyhow::Result<Pool> {
     let mut pg: PgConfig = url.parse()?;
     pg.connect_timeout(Duration::from_secs(3));
-    pg.keepalives_idle(Duration::from_secs(30));
+    ajustar_socket(&mut pg);
     if pg.get_application_name().is_none() {
         pg.application_name("inventario");
     }
-    let mgr = Manager::from_config(
+    let mgr = Manager::from_connect(
         pg,
-        tls(),
+        crate::plazo::Conector {
+            tls: tls(),
+            plazo: PLAZO_RESPUESTA,
+        },
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },

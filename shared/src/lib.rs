@@ -17,6 +17,7 @@ pub mod js;
 pub mod json;
 pub mod notificaciones;
 pub mod paginacion;
+pub mod plazo;
 pub mod rate_limit;
 pub mod rutas;
 pub mod sesion;

@@ -48,6 +48,41 @@ pub fn url_de(db: &str) -> String {
     format!("{raiz}/{db}{query}")
 }
 
+/// `host:port` of the server behind [`url_admin`] (what a [`proxy::Proxy`] forwards to).
+pub fn host_puerto_pg() -> String {
+    let base = url_admin();
+    let autoridad = base
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split(['/', '?'])
+        .next()
+        .unwrap_or("")
+        .rsplit('@')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    if autoridad.is_empty() {
+        "127.0.0.1:5432".into()
+    } else if autoridad.contains(':') {
+        autoridad
+    } else {
+        format!("{autoridad}:5432")
+    }
+}
+
+/// `url` with its host and port replaced by `127.0.0.1:<puerto>`.
+pub fn con_puerto(url: &str, puerto: u16) -> String {
+    let (esquema, resto) = url.split_once("://").expect("URL postgres://");
+    let fin = resto.find(['/', '?']).unwrap_or(resto.len());
+    let (autoridad, cola) = resto.split_at(fin);
+    let usuario = autoridad
+        .rsplit_once('@')
+        .map(|(u, _)| format!("{u}@"))
+        .unwrap_or_default();
+    format!("{esquema}://{usuario}127.0.0.1:{puerto}{cola}")
+}
+
 pub async fn conectar(url: &str) -> tokio_postgres::Client {
     migrations::conectar(url)
         .await
@@ -186,6 +221,9 @@ pub struct Opciones {
     pub rate_limit_window_ms: u64,
     pub redis: Option<String>,
     pub ajustar: Option<Ajuste>,
+    /// The functions' pool connects through this loopback port (a [`proxy::Proxy`] in front of
+    /// the server) instead of the server's own; the test's `pg` client stays direct.
+    pub puerto_pg: Option<u16>,
 }
 
 impl Default for Opciones {
@@ -195,6 +233,7 @@ impl Default for Opciones {
             rate_limit_window_ms: 60_000,
             redis: Some(url_redis()),
             ajustar: None,
+            puerto_pg: None,
         }
     }
 }
@@ -217,8 +256,12 @@ pub async fn spawn_app_con(op: Opciones) -> App {
         .await
         .expect("base de prueba");
     let url = url_de(&db);
+    let url_pool = match op.puerto_pg {
+        Some(p) => con_puerto(&url, p),
+        None => url.clone(),
+    };
     let mut cfg = Config::from_lookup(|k| match k {
-        "DATABASE_URL" => Some(url.clone()),
+        "DATABASE_URL" => Some(url_pool.clone()),
         "APP_ENV" => Some("test".into()),
         "DB_POOL_MAX" => Some("4".into()),
         _ => None,
@@ -667,7 +710,8 @@ impl App {
 /// every open connection and each new one while it lasts; [`Modo::Silencio`] keeps connections
 /// open and reads what the client sends but forwards nothing, either way (a frozen server, or a
 /// partition whose kernel still acknowledges); [`Modo::SilencioTras`] forwards the next `n`
-/// client writes of each connection and then falls silent (a cut in the middle of a transaction).
+/// client writes of each connection and then falls silent, [`Modo::CortarTras`] resets it
+/// instead (a cut in the middle of a transaction).
 pub mod proxy {
     use std::net::SocketAddr;
     use std::sync::{Arc, Mutex};
@@ -682,6 +726,7 @@ pub mod proxy {
         Cortar,
         Silencio,
         SilencioTras(u32),
+        CortarTras(u32),
     }
 
     pub struct Proxy {
@@ -767,7 +812,7 @@ pub mod proxy {
         let mut bs = vec![0u8; 64 * 1024];
         // Client writes still forwarded under `SilencioTras`, counted from its last change.
         let mut restantes = match modo {
-            Modo::SilencioTras(n) => n,
+            Modo::SilencioTras(n) | Modo::CortarTras(n) => n,
             _ => u32::MAX,
         };
         let mut mudo = modo == Modo::Silencio;
@@ -782,14 +827,18 @@ pub mod proxy {
                         Modo::Cortar => break,
                         Modo::Silencio => mudo = true,
                         Modo::Pasar => { mudo = false; restantes = u32::MAX; }
-                        Modo::SilencioTras(n) => { mudo = false; restantes = n; }
+                        Modo::SilencioTras(n) | Modo::CortarTras(n) => { mudo = false; restantes = n; }
                     }
                 }
                 n = cr.read(&mut bc) => {
                     let Ok(n) = n else { break };
                     if n == 0 { break; }
                     if mudo { continue; }
-                    if restantes == 0 { mudo = true; continue; }
+                    if restantes == 0 {
+                        if matches!(modo, Modo::CortarTras(_)) { break; }
+                        mudo = true;
+                        continue;
+                    }
                     restantes = restantes.saturating_sub(1);
                     if sw.write_all(&bc[..n]).await.is_err() { break; }
                 }

@@ -143,3 +143,158 @@ async fn redis_mudo_cada_peticion_dentro_del_presupuesto() {
         decidir(&l, &ip).await;
     }
 }
+
+/// An app whose pool goes through a proxy in front of Postgres, with an ADMIN and its cookie.
+async fn app_con_proxy() -> (Proxy, tests::App, String, String) {
+    let proxy = Proxy::nuevo(&tests::host_puerto_pg()).await;
+    let app = tests::spawn_app_con(tests::Opciones {
+        puerto_pg: Some(proxy.puerto),
+        ..Default::default()
+    })
+    .await;
+    let e = app.empresa().await;
+    let (_, c) = app.admin(&e).await;
+    (proxy, app, e, c)
+}
+
+#[tokio::test]
+async fn postgres_mudo_al_resolver_la_sesion_503_y_se_recupera() {
+    let (proxy, app, _e, c) = app_con_proxy().await;
+    assert_eq!(
+        app.get("/api/categorias").cookie(&c).send().await.status,
+        200
+    );
+
+    proxy.modo(Modo::Silencio);
+    let t = Instant::now();
+    let r = app.get("/api/categorias").cookie(&c).send().await;
+    let tardo = t.elapsed();
+    assert_eq!(r.err(), (503, "Servicio no disponible"), "{}", r.texto);
+    assert!(tardo < Duration::from_secs(15), "answered after {tardo:?}");
+    assert!(
+        tardo >= Duration::from_secs(10),
+        "the deadline is above the statement timeout"
+    );
+
+    // Recovery without a restart: the silent connection was dropped, a new one answers.
+    proxy.modo(Modo::Pasar);
+    let r = app.get("/api/categorias").cookie(&c).send().await;
+    assert_eq!(r.status, 200, "{}", r.texto);
+}
+
+#[tokio::test]
+async fn postgres_mudo_tras_la_sesion_500_de_la_ruta() {
+    let (proxy, app, e, c) = app_con_proxy().await;
+    let cat = app.categoria(&e, "Bebidas", "BEB").await;
+    let prod = app.producto(&e, cat, "BEB-001", 10).await;
+    let salida = serde_json::json!({"productoId": prod, "tipo": "salida", "cantidad": 1});
+    assert_eq!(
+        app.post("/api/movimientos")
+            .cookie(&c)
+            .json(salida.clone())
+            .send()
+            .await
+            .status,
+        201
+    );
+    // The session query passes; the transaction's first write gets no answer.
+    proxy.modo(Modo::SilencioTras(1));
+    let t = Instant::now();
+    let r = app
+        .post("/api/movimientos")
+        .cookie(&c)
+        .json(salida.clone())
+        .send()
+        .await;
+    let tardo = t.elapsed();
+    assert_eq!(r.status, 500, "{}", r.texto);
+    assert_eq!(r.error(), Some("Error al crear movimiento"), "{}", r.texto);
+    assert!(tardo < Duration::from_secs(15), "answered after {tardo:?}");
+
+    proxy.modo(Modo::Pasar);
+    let r = app
+        .post("/api/movimientos")
+        .cookie(&c)
+        .json(salida)
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.texto);
+    assert_eq!(app.stock(prod).await, 8, "the silent request wrote nothing");
+}
+
+/// A connection reset after each possible number of round trips of a sale: whatever the
+/// answer, the stock and the ledger agree afterwards and nothing is half-written.
+#[tokio::test]
+async fn postgres_cortado_a_mitad_de_transaccion_no_deja_nada_a_medias() {
+    let (proxy, app, e, c) = app_con_proxy().await;
+    let cat = app.categoria(&e, "Bebidas", "BEB").await;
+    let prod = app.producto(&e, cat, "BEB-001", 100).await;
+    let venta = serde_json::json!({"items": [{"productoId": prod, "cantidad": 1}]});
+    let mut exitos = 0;
+    for n in 1..=12 {
+        // A warm connection first, so the cut lands inside the request, not in a connect.
+        proxy.modo(Modo::Pasar);
+        assert_eq!(
+            app.get("/api/categorias").cookie(&c).send().await.status,
+            200
+        );
+        proxy.modo(Modo::CortarTras(n));
+        let r = app
+            .post("/api/ventas")
+            .cookie(&c)
+            .json(venta.clone())
+            .send()
+            .await;
+        assert!(
+            matches!(r.status, 201 | 500 | 503),
+            "cut after {n} writes: {} {}",
+            r.status,
+            r.texto
+        );
+        if r.status == 201 {
+            exitos += 1;
+        }
+    }
+    proxy.modo(Modo::Pasar);
+    assert_eq!(
+        app.get("/api/categorias").cookie(&c).send().await.status,
+        200
+    );
+    let vendidas = app
+        .contar(
+            r#"SELECT COALESCE(SUM("cantidad"), 0)::bigint FROM "ItemVenta" WHERE "productoId" = $1"#,
+            &[&prod],
+        )
+        .await;
+    let salidas = app
+        .contar(
+            r#"SELECT COALESCE(SUM("cantidad"), 0)::bigint FROM "Movimiento" WHERE "productoId" = $1 AND "tipo" = 'salida'"#,
+            &[&prod],
+        )
+        .await;
+    let ventas = app
+        .contar(
+            r#"SELECT count(*) FROM "Venta" WHERE "empresaId" = $1"#,
+            &[&e],
+        )
+        .await;
+    let sin_items = app
+        .contar(
+            r#"SELECT count(*) FROM "Venta" v WHERE NOT EXISTS (SELECT 1 FROM "ItemVenta" i WHERE i."ventaId" = v."id")"#,
+            &[],
+        )
+        .await;
+    assert_eq!(sin_items, 0, "no sale without its lines");
+    assert_eq!(vendidas, salidas, "one exit per sold unit");
+    assert_eq!(ventas, vendidas, "one unit per sale");
+    assert_eq!(
+        app.stock(prod).await as i64,
+        100 - salidas,
+        "stock = initial − exits"
+    );
+    assert!(
+        ventas >= exitos,
+        "every 201 committed ({exitos} × 201, {ventas} sales)"
+    );
+    assert!(exitos >= 1, "with enough round trips the sale goes through");
+}

@@ -11,6 +11,7 @@ fn opciones(redis: Option<String>) -> Opciones {
         rate_limit_window_ms: 60_000,
         redis,
         ajustar: None,
+        puerto_pg: None,
     }
 }
 
