@@ -1,19 +1,22 @@
 //! Notification rows (platform.md §9). Always written after the triggering commit and
-//! best-effort: a failure is logged, never turned into an error response.
+//! best-effort: a failure is logged, never turned into an error response. Writers take plain
+//! values (tenant id, the user's fields), never a session, so identity linking can call them.
 
-use crate::db::Consulta;
+use crate::plataforma::db::Consulta;
+use crate::plataforma::db::Type;
 
-use crate::db::Type;
-use crate::sesion::Usuario;
-
-/// `USUARIO_REGISTRADO`: one row per active admin of the tenant (§9.2).
-pub async fn usuario_registrado(c: &impl Consulta, u: &Usuario) {
-    let Some(empresa) = u.empresa_id.as_deref() else {
-        return;
-    };
-    let titulo = format!("Usuario pendiente de aprobación: {}", u.email);
-    let mensaje = format!("{} completó su registro y espera aprobación.", u.nombre);
-    let link = format!("/admin/usuarios/{}", u.id);
+/// `USUARIO_REGISTRADO` for the pending user `usuario_id` of `empresa`: one row per active
+/// admin of the tenant (§9.2).
+pub async fn usuario_registrado(
+    c: &impl Consulta,
+    empresa: &str,
+    usuario_id: &str,
+    email: &str,
+    nombre: &str,
+) {
+    let titulo = format!("Usuario pendiente de aprobación: {email}");
+    let mensaje = format!("{nombre} completó su registro y espera aprobación.");
+    let link = format!("/admin/usuarios/{usuario_id}");
     let r = c
         .consulta(
             r#"INSERT INTO "Notificacion" ("tipo", "titulo", "mensaje", "link", "usuarioId", "empresaId", "creadoEn")

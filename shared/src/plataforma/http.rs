@@ -19,9 +19,9 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::Estado;
-use crate::error::{ERROR_INTERNO, Error, ID_INVALIDO};
-use crate::rutas::{self, Ruta};
+use crate::plataforma::Estado;
+use crate::plataforma::error::{ERROR_INTERNO, Error, ID_INVALIDO};
+use crate::plataforma::rutas::{self, Ruta};
 
 /// A response before the security headers are added.
 #[derive(Debug)]

@@ -5,14 +5,14 @@
 //! requests (or a request racing the webhook) create exactly one tenant; a unique conflict that
 //! still happens (an e-mail taken meanwhile) rolls back and re-reads.
 
-use crate::db::Consulta;
+use crate::plataforma::db::Consulta;
 
-use crate::config::Config;
-use crate::db::{self, Client, Type};
-use crate::error::Error;
-use crate::ids::cuid;
-use crate::notificaciones;
-use crate::sesion::{EstadoUsuario, Rol, Usuario};
+use crate::plataforma::config::Config;
+use crate::plataforma::db::{self, Client, Type};
+use crate::plataforma::error::Error;
+use crate::plataforma::ids::cuid;
+use crate::plataforma::notificaciones;
+use crate::plataforma::usuario::{EstadoUsuario, Rol, Usuario};
 
 /// The authenticated Neon Auth user behind a cookie or a webhook event.
 #[derive(Clone, Debug)]
@@ -69,15 +69,17 @@ pub async fn vincular_o_provisionar(
             Ok(r) => {
                 if let Resultado::Revinculado(u) = &r
                     && u.estado == EstadoUsuario::Pendiente
+                    && let Some(empresa) = u.empresa_id.as_deref()
                 {
-                    notificaciones::usuario_registrado(client, u).await;
+                    notificaciones::usuario_registrado(client, empresa, &u.id, &u.email, &u.nombre)
+                        .await;
                 }
                 return Ok(r);
             }
             // A unique violation (e-mail taken by a concurrent insert): re-read once.
             Err(Error::Interno(e))
                 if intento == 1
-                    && crate::error::sqlstate_of(&e)
+                    && crate::plataforma::error::sqlstate_of(&e)
                         == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) =>
             {
                 if let Some(u) = por_neon_id(&**client, &id.neon_user_id).await? {

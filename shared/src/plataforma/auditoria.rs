@@ -2,12 +2,12 @@
 //! writes), and [`registrar_en`] inside the business transaction for the few rows §8.3 marks
 //! "in tx" (manual movements, purchase-order receipt), whose failure rolls the operation back.
 
-use crate::db::Consulta;
+use crate::plataforma::db::Consulta;
 use serde_json::Value;
 
-use crate::Estado;
-use crate::db::Type;
-use crate::sesion::Ctx;
+use crate::plataforma::Estado;
+use crate::plataforma::db::Type;
+use crate::plataforma::sesion::Ctx;
 
 pub struct Evento<'a> {
     pub accion: &'static str,

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::error::Error;
+use crate::plataforma::error::Error;
 
 /// Upstash key of a window: `@upstash/ratelimit:ratelimit_login_<ip>:<w>`.
 pub fn clave_redis(ip: &str, ventana: u64) -> String {

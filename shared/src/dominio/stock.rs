@@ -15,11 +15,11 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use tokio_postgres::error::SqlState;
 
-use crate::Estado;
-use crate::db::{Consulta, Type};
-use crate::error::Error;
-use crate::json::{ser_fecha, ser_numero};
-use crate::sesion::EmpresaId;
+use crate::plataforma::Estado;
+use crate::plataforma::db::{Consulta, Type};
+use crate::plataforma::error::Error;
+use crate::plataforma::json::{ser_fecha, ser_numero};
+use crate::plataforma::sesion::EmpresaId;
 
 /// `MARGEN_ALERTA_STOCK` (catalog.md §3.3): low stock is `cantidad ≤ stockMinimo + 2`.
 pub const MARGEN_ALERTA_STOCK: i32 = 2;

@@ -10,7 +10,7 @@
 //! An idle connection (nothing written) never times out.
 //!
 //! The deadline must exceed the longest statement the server may legitimately run silently:
-//! [`crate::db::PLAZO_RESPUESTA`] is the transactions' `statement_timeout` plus a margin.
+//! [`crate::plataforma::db::PLAZO_RESPUESTA`] is the transactions' `statement_timeout` plus a margin.
 //! Limitation: a server that freezes halfway through streaming a response is caught only by the
 //! next request's write (or by keepalives on a real partition).
 //!

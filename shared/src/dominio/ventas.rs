@@ -3,7 +3,7 @@
 //! serialize it through [`Venta`] / [`VentaCreada`], so the two can never drift apart.
 //!
 //! Invariant: the caller has already taken the locks of `shared::stock` (idempotency key, parent
-//! document, then [`crate::stock::bloquear_productos`]) and checked every line's availability
+//! document, then [`crate::dominio::stock::bloquear_productos`]) and checked every line's availability
 //! under them; this module only writes. Money follows `shared::dinero` (exact decimal, half away
 //! from zero, stored as `f64`).
 
@@ -13,13 +13,13 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
 
-use crate::db::{Consulta, Type};
-use crate::dinero;
-use crate::error::Error;
-use crate::http::campo;
-use crate::json::{ser_fecha, ser_fecha_opt, ser_numero};
-use crate::sesion::Ctx;
-use crate::stock::{CambioStock, Producto};
+use crate::dominio::dinero;
+use crate::dominio::stock::{CambioStock, Producto};
+use crate::plataforma::db::{Consulta, Type};
+use crate::plataforma::error::Error;
+use crate::plataforma::http::campo;
+use crate::plataforma::json::{ser_fecha, ser_fecha_opt, ser_numero};
+use crate::plataforma::sesion::Ctx;
 
 /// The `"Venta"` scalars (sales.md §2), serialized as §1.6 says.
 #[derive(Clone, Debug, Serialize, PartialEq)]

@@ -10,8 +10,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::config::Smtp;
-use crate::error::Error;
+use crate::plataforma::config::Smtp;
+use crate::plataforma::error::Error;
 
 /// Connect + send budget of one e-mail (platform.md §10.1: ≤ 3 s, webhook events are blocking).
 pub const TIMEOUT_SMTP: Duration = Duration::from_secs(3);

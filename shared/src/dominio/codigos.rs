@@ -90,12 +90,12 @@ pub fn formatear_codigo(prefijo: &str, n: u128) -> String {
 /// /api/categorias and the import), so a suggested prefix is never taken between reading the
 /// used prefixes and inserting; the unique indexes stay the real check.
 pub async fn bloquear_prefijos(
-    tx: &impl crate::db::Consulta,
-    empresa: &crate::EmpresaId,
-) -> Result<(), crate::Error> {
+    tx: &impl crate::plataforma::db::Consulta,
+    empresa: &crate::plataforma::EmpresaId,
+) -> Result<(), crate::plataforma::Error> {
     tx.consulta(
         "SELECT pg_advisory_xact_lock(hashtextextended('categoria:' || $1, 0))",
-        &[(&empresa.as_str(), crate::db::Type::TEXT)],
+        &[(&empresa.as_str(), crate::plataforma::db::Type::TEXT)],
     )
     .await?;
     Ok(())
@@ -104,15 +104,15 @@ pub async fn bloquear_prefijos(
 /// Serialises automatic numbering of one (empresa, categoría) until the transaction ends, so
 /// concurrent auto-coded creations get distinct codes.
 pub async fn bloquear_numeracion(
-    tx: &impl crate::db::Consulta,
-    empresa: &crate::EmpresaId,
+    tx: &impl crate::plataforma::db::Consulta,
+    empresa: &crate::plataforma::EmpresaId,
     categoria_id: i32,
-) -> Result<(), crate::Error> {
+) -> Result<(), crate::plataforma::Error> {
     tx.consulta(
         "SELECT pg_advisory_xact_lock(hashtextextended('codigo:' || $1 || ':' || $2::text, 0))",
         &[
-            (&empresa.as_str(), crate::db::Type::TEXT),
-            (&categoria_id, crate::db::Type::INT4),
+            (&empresa.as_str(), crate::plataforma::db::Type::TEXT),
+            (&categoria_id, crate::plataforma::db::Type::INT4),
         ],
     )
     .await?;
@@ -124,12 +124,12 @@ pub async fn bloquear_numeracion(
 /// empresa. Computed in `numeric`/`u128`: never overflows into an error. Call it inside the
 /// transaction after [`bloquear_numeracion`] when the code is going to be inserted.
 pub async fn siguiente_codigo(
-    tx: &impl crate::db::Consulta,
-    empresa: &crate::EmpresaId,
+    tx: &impl crate::plataforma::db::Consulta,
+    empresa: &crate::plataforma::EmpresaId,
     categoria_id: i32,
     prefijo: &str,
-) -> Result<String, crate::Error> {
-    use crate::db::Type;
+) -> Result<String, crate::plataforma::Error> {
+    use crate::plataforma::db::Type;
     let patron = format!("{prefijo}-([0-9]+)");
     let fila = tx
         .consulta(

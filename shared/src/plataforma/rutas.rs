@@ -4,7 +4,7 @@
 
 use http::Method;
 
-use crate::error::{Error, RUTA_NO_ENCONTRADA};
+use crate::plataforma::error::{Error, RUTA_NO_ENCONTRADA};
 
 /// One route of a function's table.
 #[derive(Debug)]

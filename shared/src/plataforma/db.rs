@@ -37,7 +37,7 @@ pub fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
     tokio_postgres_rustls::MakeRustlsConnect::new(config)
 }
 
-/// Client-side deadline of every round trip ([`crate::plazo`]): the `statement_timeout` of
+/// Client-side deadline of every round trip ([`crate::plataforma::plazo`]): the `statement_timeout` of
 /// [`AJUSTES_TRANSACCION`] (10 s) plus a margin, so a silent server answers the request's JSON
 /// error (503 while resolving the session, the route's 500 after it) within 15 s.
 pub const PLAZO_RESPUESTA: Duration = Duration::from_secs(12);
@@ -63,7 +63,7 @@ pub fn pool(url: &str, max: usize) -> anyhow::Result<Pool> {
     }
     let mgr = Manager::from_connect(
         pg,
-        crate::plazo::Conector {
+        crate::plataforma::plazo::Conector {
             tls: tls(),
             plazo: PLAZO_RESPUESTA,
         },
@@ -100,10 +100,10 @@ pub async fn transaccion(client: &mut Client) -> Result<Transaction<'_>, tokio_p
 /// Runs a whole transaction again, once, when it failed with a deadlock or a serialization
 /// failure ([`es_reintentable`]; none is expected with the one lock order of `shared::stock`,
 /// this is the safety net); a second failure is the endpoint's generic 500.
-pub async fn reintentar_una_vez<T, F, Fut>(mut intento: F) -> Result<T, crate::Error>
+pub async fn reintentar_una_vez<T, F, Fut>(mut intento: F) -> Result<T, crate::plataforma::Error>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, crate::Error>>,
+    Fut: std::future::Future<Output = Result<T, crate::plataforma::Error>>,
 {
     match intento().await {
         Err(e) if es_reintentable(&e) => {
@@ -115,11 +115,11 @@ where
 }
 
 /// True for the SQLSTATEs that a retry of the whole transaction can cure.
-pub fn es_reintentable(e: &crate::Error) -> bool {
+pub fn es_reintentable(e: &crate::plataforma::Error) -> bool {
     use tokio_postgres::error::SqlState;
     match e {
-        crate::Error::Interno(e) => matches!(
-            crate::error::sqlstate_of(e),
+        crate::plataforma::Error::Interno(e) => matches!(
+            crate::plataforma::error::sqlstate_of(e),
             Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
         ),
         _ => false,

@@ -2,7 +2,7 @@
 //! with JavaScript's `parseInt` as the reference does, with the Required clamps: a bad value
 //! never reaches the database.
 
-use crate::js::parse_int_str;
+use crate::plataforma::js::parse_int_str;
 
 pub const LIMITE_DEFECTO: i64 = 50;
 pub const LIMITE_MAX: i64 = 100;

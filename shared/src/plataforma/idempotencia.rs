@@ -12,10 +12,10 @@ use http::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::db::{Consulta, Type};
-use crate::error::Error;
-use crate::http::{Peticion, Respuesta};
-use crate::sesion::Ctx;
+use crate::plataforma::db::{Consulta, Type};
+use crate::plataforma::error::Error;
+use crate::plataforma::http::{Peticion, Respuesta};
+use crate::plataforma::sesion::Ctx;
 
 pub const CABECERA: &str = "idempotency-key";
 pub const CLAVE_INVALIDA: &str = "Idempotency-Key inválida: usa entre 1 y 255 caracteres visibles.";
@@ -45,7 +45,7 @@ pub fn de_peticion<R: Copy + 'static>(p: &Peticion<'_, R>) -> Result<Option<Clav
     if valor.is_empty() || valor.len() > 255 || !valor.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
         return Err(Error::bad_request(CLAVE_INVALIDA));
     }
-    let ruta = crate::rutas::normalizar(p.req.uri().path()).to_string();
+    let ruta = crate::plataforma::rutas::normalizar(p.req.uri().path()).to_string();
     let mut h = Sha256::new();
     h.update(ruta.as_bytes());
     h.update([0]);

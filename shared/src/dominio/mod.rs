@@ -1,0 +1,8 @@
+//! Domain layer: codigos (category prefixes, product codes), dinero (exact money), stock (lock
+//! order, availability, movements, stock alerts), ventas (the sale writer and its JSON). May use
+//! `crate::plataforma`, never the other way round.
+
+pub mod codigos;
+pub mod dinero;
+pub mod stock;
+pub mod ventas;
