@@ -870,13 +870,15 @@ impl Conector {
             },
             // tokio-postgres' Prefer goes plain itself when the server answers 'N'; a failed
             // handshake or a rejection over TLS (e.g. `hostnossl`) gets the plain retry here.
+            // When both fail, the TLS attempt's error is the telling one (a wrong password on a
+            // TLS-only server, not "no pg_hba.conf entry … no encryption").
             ModoSsl::Prefer => match self.intentar(pg, SslMode::Prefer).await {
                 (Err(e), intento)
                     if intento.tls_iniciado.load(Ordering::Relaxed)
                         && (e.as_db_error().is_some()
                             || intento.tls_fallido.load(Ordering::Relaxed)) =>
                 {
-                    self.intentar(pg, SslMode::Disable).await.0
+                    self.intentar(pg, SslMode::Disable).await.0.map_err(|_| e)
                 }
                 (r, _) => r,
             },

@@ -423,6 +423,11 @@ async fn allow_prueba_sin_cifrar_y_cifra_cuando_el_servidor_lo_exige() {
         cifrada(&off.url("postgres", "127.0.0.1", "sslmode=allow"), None).await,
         Ok(false)
     );
+    // Both attempts fail: the error is the TLS attempt's (the real cause).
+    error_con(
+        cifrada(&on.url("scram:mal", "127.0.0.1", "sslmode=allow"), None).await,
+        &["sslmode=allow", "password authentication failed", "28P01"],
+    );
 }
 
 #[tokio::test]
@@ -444,6 +449,11 @@ async fn prefer_vuelve_a_texto_plano_cuando_el_servidor_rechaza_tls() {
     assert_eq!(
         cifrada(&off.url("postgres", "127.0.0.1", "sslmode=prefer"), None).await,
         Ok(false)
+    );
+    // Both attempts fail (wrong password over TLS, no plain entry): the TLS attempt's error.
+    error_con(
+        cifrada(&on.url("scram:mal", "127.0.0.1", ""), None).await,
+        &["sslmode=prefer", "password authentication failed", "28P01"],
     );
     // A CA is not checked in prefer (only require and verify-* verify).
     let u = on.url(
