@@ -36,7 +36,7 @@ ensure_postgres() {
     return
   fi
   if port_open 127.0.0.1 5432; then
-    echo "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"; return
+    echo "postgres://postgres@127.0.0.1:5432/postgres"; return
   fi
   local port=54329 data="$DEV_DIR/pg"
   if ! port_open 127.0.0.1 $port; then
@@ -55,7 +55,7 @@ ensure_postgres() {
     "${runas[@]}" "$pg_ctl" -D "$data" -l "$data/log" -o "-p $port -k $data -c listen_addresses=127.0.0.1 -c fsync=off" -w start >/dev/null
     PG_STARTED_BY_US="$pg_ctl -D $data"; PG_RUNAS="${runas[*]}"
   fi
-  echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+  echo "postgres://postgres@127.0.0.1:$port/postgres"
 }
 
 stop_postgres() {

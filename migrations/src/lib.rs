@@ -17,12 +17,37 @@ mod dev {
 pub const TABLA_HISTORIAL: &str = "inventario.refinery_schema_history";
 pub const TABLA_HISTORIAL_DEV: &str = "inventario.refinery_dev_history";
 
-/// Connects with TLS when the server offers it (`sslmode` from the URL; Neon requires it).
+/// Opens one connection to `url` (URL or `key=value` form) with libpq's `sslmode` /
+/// `sslrootcert` meaning ([`shared::conexion`]); the CA may also come in `DATABASE_CA_PEM`.
 pub async fn conectar(url: &str) -> anyhow::Result<tokio_postgres::Client> {
+    let conexion = leer_url(url)?;
+    conectar_a(&conexion).await
+}
+
+/// Bounds of the connections of `migrate`, `seed` and the test harness: a connection attempt
+/// (unless the URL sets `connect_timeout`) and the wait for any answer once a statement was sent
+/// ([`shared::plazo`]); long enough for a constraint validated over a large table.
+pub const TIEMPO_CONEXION: std::time::Duration = std::time::Duration::from_secs(10);
+pub const PLAZO_RESPUESTA: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// `url` parsed with the CA of `DATABASE_CA_PEM`, if set, and the bounds above.
+pub fn leer_url(url: &str) -> anyhow::Result<shared::conexion::Conexion> {
+    let ca = std::env::var(shared::conexion::VARIABLE_CA).ok();
+    let mut c = shared::conexion::Conexion::nueva(url, ca.as_deref())?.con_plazo(PLAZO_RESPUESTA);
+    if c.config().get_connect_timeout().is_none() {
+        c.config_mut().connect_timeout(TIEMPO_CONEXION);
+    }
+    Ok(c)
+}
+
+async fn conectar_a(
+    conexion: &shared::conexion::Conexion,
+) -> anyhow::Result<tokio_postgres::Client> {
     shared::db::instalar_proveedor_tls();
-    let (client, conn) = tokio_postgres::connect(url, shared::db::tls())
+    let (client, conn) = conexion
+        .conectar()
         .await
-        .context("conectando a Postgres")?;
+        .map_err(|e| anyhow::anyhow!("no se pudo conectar a Postgres: {e}"))?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             eprintln!("conexión de migración cerrada: {e}");
@@ -54,19 +79,14 @@ pub async fn aplicar(client: &mut tokio_postgres::Client, dev: bool) -> anyhow::
 
 /// Creates the database named in `url` when it does not exist (connecting to `postgres`).
 pub async fn crear_bd_si_falta(url: &str) -> anyhow::Result<()> {
-    let cfg: tokio_postgres::Config = url.parse()?;
-    let nombre = cfg
+    let mut admin = leer_url(url)?;
+    let nombre = admin
+        .config()
         .get_dbname()
         .context("la URL no nombra una base de datos")?
         .to_string();
-    let mut admin = cfg.clone();
-    admin.dbname("postgres");
-    shared::db::instalar_proveedor_tls();
-    let (client, conn) = admin
-        .connect(shared::db::tls())
-        .await
-        .context("conectando a la base postgres")?;
-    tokio::spawn(conn);
+    admin.config_mut().dbname("postgres");
+    let client = conectar_a(&admin).await?;
     let existe = client
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&nombre])
         .await?

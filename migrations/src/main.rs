@@ -12,11 +12,12 @@ async fn main() -> anyhow::Result<()> {
     {
         anyhow::bail!("argumento desconocido: {a} (uso: migrate [--dev] [--create-db])");
     }
-    let url = std::env::var("DATABASE_URL_UNPOOLED")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("DATABASE_URL").ok())
+    let (variable, url) = ["DATABASE_URL_UNPOOLED", "DATABASE_URL"]
+        .into_iter()
+        .find_map(|v| Some((v, std::env::var(v).ok().filter(|s| !s.is_empty())?)))
         .ok_or_else(|| anyhow::anyhow!("falta DATABASE_URL"))?;
+    // A bad sslmode or CA: one line naming the variable, before any connection.
+    migrations::leer_url(&url).map_err(|e| anyhow::anyhow!("{variable}: {e}"))?;
     if crear {
         migrations::crear_bd_si_falta(&url).await?;
     }

@@ -3,9 +3,10 @@
 //! rate-limit buckets never mix, in Redis or in memory), factories for empresas, usuarios and
 //! Neon sessions, and requests built from the real `events/*.json` API Gateway v2 events.
 //!
-//! Environment: `TEST_DATABASE_URL` (an admin database of the server, default
-//! `postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable`) and `TEST_REDIS_URL`
-//! (default `redis://127.0.0.1:6379`).
+//! Environment: `TEST_DATABASE_URL` (an admin database of the server, URL or `key=value` form
+//! read as libpq reads it, default `postgres://postgres@127.0.0.1:5432/postgres`: `sslmode`
+//! defaults to `prefer`, so a server with a self-signed certificate works as is) and
+//! `TEST_REDIS_URL` (default `redis://127.0.0.1:6379`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,7 +25,7 @@ static CONTADOR: AtomicU32 = AtomicU32::new(0);
 
 pub fn url_admin() -> String {
     std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".into())
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub fn url_redis() -> String {
@@ -34,6 +35,10 @@ pub fn url_redis() -> String {
 /// The admin URL with another database name.
 pub fn url_de(db: &str) -> String {
     let base = url_admin();
+    if !base.starts_with("postgres://") && !base.starts_with("postgresql://") {
+        // `key=value` form: a repeated key keeps its last value.
+        return format!("{base} dbname='{db}'");
+    }
     let (sin_query, query) = match base.split_once('?') {
         Some((a, q)) => (a.to_string(), format!("?{q}")),
         None => (base.clone(), String::new()),

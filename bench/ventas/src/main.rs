@@ -372,24 +372,39 @@ async fn reenviar(mut de: OwnedReadHalf, mut a: OwnedWriteHalf, ev: Eventos, del
     }
 }
 
-/// `postgres://user@host:port/db?…` → (`host:port`, the same URL through `proxy`, TLS off).
+/// `DATABASE_URL` (URL or `key=value` form) → (`host:port` of its first server, the same
+/// connection through `proxy`: every other parameter kept, TLS off because the proxy reads the
+/// protocol messages).
 fn a_traves_de(url: &str, proxy: &str) -> anyhow::Result<(String, String)> {
-    let (esquema, resto) = url.split_once("://").context("DATABASE_URL sin esquema")?;
-    let (autoridad, ruta) = resto.split_once('/').context("DATABASE_URL sin base")?;
-    let (usuario, host) = match autoridad.rsplit_once('@') {
-        Some((u, h)) => (format!("{u}@"), h.to_string()),
-        None => (String::new(), autoridad.to_string()),
+    let mut p = shared::conexion::Parametros::parsear(url)?;
+    let primero = |k: &str| {
+        p.get(k)
+            .and_then(|v| v.split(',').next())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
     };
-    let host = if host.contains(':') {
-        host
+    let host = primero("hostaddr")
+        .or_else(|| primero("host"))
+        .unwrap_or_else(|| "localhost".into());
+    let puerto = primero("port").unwrap_or_else(|| "5432".into());
+    let upstream = if host.contains(':') {
+        format!("[{host}]:{puerto}")
     } else {
-        format!("{host}:5432")
+        format!("{host}:{puerto}")
     };
-    let base = ruta.split('?').next().unwrap_or(ruta);
-    Ok((
-        host,
-        format!("{esquema}://{usuario}{proxy}/{base}?sslmode=disable"),
-    ))
+    let (proxy_host, proxy_puerto) = proxy.rsplit_once(':').unwrap_or((proxy, &puerto));
+    for k in [
+        "hostaddr",
+        "sslrootcert",
+        "sslnegotiation",
+        "channel_binding",
+    ] {
+        p.quitar(k);
+    }
+    p.set("host", proxy_host);
+    p.set("port", proxy_puerto);
+    p.set("sslmode", "disable");
+    Ok((upstream, p.cadena()))
 }
 
 fn resumir(sql: &str) -> String {

@@ -11,6 +11,7 @@ const EMAIL: &str = "admin@demo.local";
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let url = std::env::var("DATABASE_URL").map_err(|_| anyhow::anyhow!("falta DATABASE_URL"))?;
+    migrations::leer_url(&url).map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
     let client = migrations::conectar(&url).await?;
     let neon = NEON;
     client

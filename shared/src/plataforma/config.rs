@@ -82,6 +82,10 @@ impl Smtp {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database_url: Secreto,
+    /// `DATABASE_CA_PEM`: the CA certificate(s) of the database server as PEM text, for
+    /// `sslmode=require|verify-ca|verify-full` where no CA file exists (Lambda); see
+    /// [`crate::conexion`]. Public data, not a secret.
+    pub database_ca_pem: Option<String>,
     pub db_pool_max: usize,
     pub redis_url: Option<Secreto>,
     pub rate_limit_max: u32,
@@ -113,6 +117,10 @@ impl Config {
         );
         let database_url =
             get("DATABASE_URL").ok_or_else(|| ConfigError("falta DATABASE_URL".into()))?;
+        let database_ca_pem = get(crate::plataforma::conexion::VARIABLE_CA);
+        // Checked here so that a bad `sslmode` (or CA) fails the cold start with one line.
+        crate::plataforma::conexion::Conexion::nueva(&database_url, database_ca_pem.as_deref())
+            .map_err(|e| ConfigError(format!("DATABASE_URL: {e}")))?;
         let neon_auth_base_url =
             get("NEON_AUTH_BASE_URL").map(|u| u.trim_end_matches('/').to_string());
         if produccion && neon_auth_base_url.is_none() {
@@ -134,6 +142,7 @@ impl Config {
         let smtp_port = num("SMTP_PORT", 465)?;
         Ok(Self {
             database_url: Secreto::new(database_url),
+            database_ca_pem,
             db_pool_max: num("DB_POOL_MAX", 2)? as usize,
             redis_url: get("REDIS_URL").map(Secreto::new),
             rate_limit_max: num("RATE_LIMIT_MAX", 5)? as u32,
@@ -210,6 +219,32 @@ mod tests {
                 _ => None,
             })
             .is_err()
+        );
+    }
+
+    #[test]
+    fn sslmode_desconocido_falla_el_arranque_nombrando_el_parametro() {
+        let err = Config::from_lookup(|k| match k {
+            "DATABASE_URL" => Some("postgres://u:clave-secreta@h/db?sslmode=verify_full".into()),
+            "APP_ENV" => Some("test".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "configuración inválida: DATABASE_URL: sslmode=verify_full no es válido (disable, \
+             allow, prefer, require, verify-ca o verify-full)"
+        );
+        let err = Config::from_lookup(|k| match k {
+            "DATABASE_URL" => Some("postgres://h/db?sslmode=verify-full".into()),
+            "DATABASE_CA_PEM" => Some("-----BEGIN CERTIFICATE-----".into()),
+            "APP_ENV" => Some("test".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        assert!(
+            err.0.starts_with("DATABASE_URL: DATABASE_CA_PEM: "),
+            "{err}"
         );
     }
 }

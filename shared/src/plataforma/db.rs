@@ -5,7 +5,6 @@
 //! `TimeZone`, `lock_timeout` and `statement_timeout` with `SET LOCAL`, so nothing relies on
 //! session state surviving between transactions of a transaction-mode pooler.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -24,49 +23,19 @@ pub fn instalar_proveedor_tls() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-pub fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("ring supports the default TLS versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    tokio_postgres_rustls::MakeRustlsConnect::new(config)
-}
-
-/// Client-side deadline of every round trip ([`crate::plataforma::plazo`]): the `statement_timeout` of
-/// [`AJUSTES_TRANSACCION`] (10 s) plus a margin, so a silent server answers the request's JSON
-/// error (503 while resolving the session, the route's 500 after it) within 15 s.
-pub const PLAZO_RESPUESTA: Duration = Duration::from_secs(12);
-
-/// Keepalives and `tcp_user_timeout` for real partitions (a peer that stops acknowledging):
-/// probes after 30 s idle, every 5 s, 3 lost → closed; unacknowledged data for 15 s → closed.
-pub fn ajustar_socket(pg: &mut PgConfig) {
-    pg.keepalives(true);
-    pg.keepalives_idle(Duration::from_secs(30));
-    pg.keepalives_interval(Duration::from_secs(5));
-    pg.keepalives_retries(3);
-    pg.tcp_user_timeout(Duration::from_secs(15));
-}
-
 /// Builds the pool. No connection is opened here: deadpool connects on the first `get()`,
-/// so a cold start never waits on the database.
-pub fn pool(url: &str, max: usize) -> anyhow::Result<Pool> {
-    let mut pg: PgConfig = url.parse()?;
+/// so a cold start never waits on the database. `url` is read with libpq's semantics
+/// ([`crate::plataforma::conexion`]); `ca_pem` is `DATABASE_CA_PEM`.
+pub fn pool(url: &str, ca_pem: Option<&str>, max: usize) -> anyhow::Result<Pool> {
+    let conexion = crate::plataforma::conexion::Conexion::nueva(url, ca_pem)?;
+    let mut pg: PgConfig = conexion.config().clone();
     pg.connect_timeout(Duration::from_secs(3));
-    ajustar_socket(&mut pg);
     if pg.get_application_name().is_none() {
         pg.application_name("inventario");
     }
     let mgr = Manager::from_connect(
         pg,
-        crate::plataforma::plazo::Conector {
-            tls: tls(),
-            plazo: PLAZO_RESPUESTA,
-        },
+        conexion.conector(),
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },

@@ -22,7 +22,11 @@ impl Estado {
     pub fn new(config: Config) -> anyhow::Result<Self> {
         // One rustls provider for Postgres, Redis and reqwest.
         db::instalar_proveedor_tls();
-        let pool = db::pool(config.database_url.expose(), config.db_pool_max)?;
+        let pool = db::pool(
+            config.database_url.expose(),
+            config.database_ca_pem.as_deref(),
+            config.db_pool_max,
+        )?;
         let limitador = rate_limit::Limitador::new(
             config.rate_limit_max,
             config.rate_limit_window_ms,

@@ -1,4 +1,5 @@
-//! Platform layer: auditoria (audit rows), config (environment), correo (SMTP), db (pool,
+//! Platform layer: auditoria (audit rows), conexion (DATABASE_URL as libpq reads it, TLS modes),
+//! config (environment), correo (SMTP), db (pool,
 //! transactions), error (the error enum → JSON), estado (per-container state, `run`), http
 //! (request pipeline, responses), idempotencia (Idempotency-Key), identidad (Neon identity →
 //! `Usuario`), ids (CUIDs), js (JavaScript-compatible parsing), json (serialization rules),
@@ -7,6 +8,7 @@
 //! Never imports `crate::dominio`.
 
 pub mod auditoria;
+pub mod conexion;
 pub mod config;
 #[cfg(feature = "correo")]
 pub mod correo;

@@ -16,8 +16,10 @@
 //!
 //! [`conectar`] opens the socket itself (TCP with keepalives and `tcp_user_timeout` from the
 //! config, or a Unix socket), wraps it, and lets tokio-postgres negotiate TLS on top with
-//! `connect_raw`, so the deadline covers plain and TLS connections alike. [`Conector`] plugs it
-//! into deadpool.
+//! `connect_raw`, so the deadline covers plain and TLS connections alike; the connector of
+//! [`crate::plataforma::conexion`] calls it for every attempt. `connect_raw` does not implement
+//! `target_session_attrs` or `load_balance_hosts`, so the URL parser refuses their non-default
+//! values by name.
 
 use std::future::Future;
 use std::io;
@@ -29,8 +31,25 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
 use tokio_postgres::config::Host;
-use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{Client, Config, Connection};
+
+/// Deadline of the functions' connections: the `statement_timeout` of
+/// [`crate::plataforma::db::AJUSTES_TRANSACCION`] (10 s) plus a margin, so a silent server gets
+/// the request its JSON error (503 while resolving the session, the route's 500 after it)
+/// within 15 s.
+pub const PLAZO_RESPUESTA: Duration = Duration::from_secs(12);
+
+/// Keepalives and `tcp_user_timeout` for real partitions (a peer that stops acknowledging), as
+/// `(key, value)` defaults for what the URL does not set: probes after 30 s idle, every 5 s,
+/// 3 lost → closed; data unacknowledged for 15 s → closed.
+pub const AJUSTES_SOCKET: &[(&str, &str)] = &[
+    ("keepalives", "1"),
+    ("keepalives_idle", "30"),
+    ("keepalives_interval", "5"),
+    ("keepalives_retries", "3"),
+    ("tcp_user_timeout", "15000"),
+];
 
 /// A TCP or Unix socket.
 pub enum Socket {
@@ -146,7 +165,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for ConPlazo<S> {
     }
 }
 
-pub type Flujo = ConPlazo<Socket>;
+/// The socket every connection runs on.
+pub type SocketConPlazo = ConPlazo<Socket>;
 
 /// Opens the socket of the first host that answers (hosts and `hostaddr`s in order, as libpq),
 /// applies keepalives and `tcp_user_timeout` from `config`, wraps it in [`ConPlazo`] and runs the
@@ -155,9 +175,9 @@ pub async fn conectar<T>(
     config: &Config,
     mut tls: T,
     plazo: Duration,
-) -> Result<(Client, Connection<Flujo, T::Stream>), tokio_postgres::Error>
+) -> Result<(Client, Connection<SocketConPlazo, T::Stream>), tokio_postgres::Error>
 where
-    T: MakeTlsConnect<Flujo>,
+    T: MakeTlsConnect<SocketConPlazo>,
 {
     let hosts = config.get_hosts();
     let puertos = config.get_ports();
@@ -310,44 +330,4 @@ async fn abrir_socket(
         sock.set_tcp_user_timeout(Some(*t))?;
     }
     Ok(Socket::Tcp(s))
-}
-
-/// [`conectar`] as deadpool's way to open connections.
-#[derive(Clone)]
-pub struct Conector<T> {
-    pub tls: T,
-    pub plazo: Duration,
-}
-
-impl<T> deadpool_postgres::Connect for Conector<T>
-where
-    T: MakeTlsConnect<Flujo> + Clone + Sync + Send + 'static,
-    T::Stream: Sync + Send,
-    T::TlsConnect: Sync + Send,
-    <T::TlsConnect as TlsConnect<Flujo>>::Future: Send,
-{
-    fn connect(
-        &self,
-        pg_config: &Config,
-    ) -> Pin<
-        Box<
-            dyn Future<
-                    Output = Result<(Client, tokio::task::JoinHandle<()>), tokio_postgres::Error>,
-                > + Send
-                + '_,
-        >,
-    > {
-        let tls = self.tls.clone();
-        let plazo = self.plazo;
-        let config = pg_config.clone();
-        Box::pin(async move {
-            let (client, conexion) = conectar(&config, tls, plazo).await?;
-            let tarea = tokio::spawn(async move {
-                if let Err(e) = conexion.await {
-                    tracing::warn!(error.message = %e, "conexión a Postgres cerrada con error");
-                }
-            });
-            Ok((client, tarea))
-        })
-    }
 }

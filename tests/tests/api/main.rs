@@ -10,5 +10,6 @@ mod productos;
 mod propiedades;
 mod rate_limit;
 mod sesion;
+mod tls;
 mod ventas;
 mod webhooks;

@@ -364,9 +364,7 @@ async fn sesiones_invalidas_son_401() {
 async fn base_de_datos_caida_es_503_no_401() {
     let app = spawn_app_con(Opciones {
         ajustar: Some(Box::new(|c| {
-            c.database_url = shared::config::Secreto::new(
-                "postgres://postgres@127.0.0.1:1/nada?sslmode=disable",
-            );
+            c.database_url = shared::config::Secreto::new("postgres://postgres@127.0.0.1:1/nada");
         })),
         ..Default::default()
     })
