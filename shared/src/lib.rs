@@ -16,8 +16,8 @@ pub use plataforma::correo;
 pub use plataforma::estado::{Estado, TalCual, run};
 pub use plataforma::{Config, Ctx, EmpresaId, Error, Peticion, Respuesta, ResultExt, Ruta};
 pub use plataforma::{
-    auditoria, conexion, config, db, error, http, idempotencia, identidad, ids, js, json, notificaciones,
-    paginacion, plazo, rate_limit, rutas, sesion, telemetry, usuario,
+    auditoria, conexion, config, db, error, http, idempotencia, identidad, ids, js, json,
+    notificaciones, paginacion, plazo, rate_limit, rutas, sesion, telemetry, usuario,
 };
 
 // Domain.

@@ -709,7 +709,10 @@ impl Conexion {
         }
         // The deadline connector ([`plazo::conectar`]) runs tokio-postgres' `connect_raw`, which
         // implements neither of these: their non-default values are refused, not ignored.
-        for (clave, defecto) in [("target_session_attrs", "any"), ("load_balance_hosts", "disable")] {
+        for (clave, defecto) in [
+            ("target_session_attrs", "any"),
+            ("load_balance_hosts", "disable"),
+        ] {
             if let Some(v) = p.get(clave)
                 && v != defecto
             {
