@@ -214,13 +214,12 @@ pub async fn actualizar(
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "ACTUALIZAR",
-            entidad: "Categoria",
-            entidad_id: Some(id.to_string()),
-            datos: Some(json!({ "antes": antes, "despues": despues })),
-            ip_defecto: None,
-        },
+        Evento::nuevo(
+            "ACTUALIZAR",
+            "Categoria",
+            Some(id.to_string()),
+            json!({ "antes": antes, "despues": despues }),
+        ),
     )
     .await;
     Ok(despues)
@@ -262,13 +261,12 @@ pub async fn eliminar(estado: &Estado, ctx: &Ctx, id: i32) -> Result<(), Error> 
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "ELIMINAR",
-            entidad: "Categoria",
-            entidad_id: Some(id.to_string()),
-            datos: Some(json!({ "antes": antes })),
-            ip_defecto: None,
-        },
+        Evento::nuevo(
+            "ELIMINAR",
+            "Categoria",
+            Some(id.to_string()),
+            json!({ "antes": antes }),
+        ),
     )
     .await;
     Ok(())
@@ -346,17 +344,11 @@ pub async fn eliminar_varias(estado: &Estado, ctx: &Ctx, ids: &[i32]) -> Result<
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "ELIMINAR",
-            entidad: "Categoria",
-            entidad_id: None,
-            datos: Some(json!({
+        Evento::nuevo("ELIMINAR", "Categoria", None, json!({
                 "operacion": "BULK_DELETE",
                 "cantidad": cats.len(),
                 "categorias": cats.iter().map(|c| json!({"id": c.id, "nombre": c.nombre, "prefijo": c.prefijo})).collect::<Vec<_>>(),
             })),
-            ip_defecto: None,
-        },
     )
     .await;
     Ok(encontrados)

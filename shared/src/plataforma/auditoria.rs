@@ -19,6 +19,25 @@ pub struct Evento<'a> {
     pub ip_defecto: Option<&'a str>,
 }
 
+impl<'a> Evento<'a> {
+    /// A row of `accion` on `entidad` (`entidad_id` when it concerns one row) with `datos`, and
+    /// no fallback address (`null` without a client address).
+    pub fn nuevo(
+        accion: &'static str,
+        entidad: &'static str,
+        entidad_id: Option<String>,
+        datos: Value,
+    ) -> Self {
+        Self {
+            accion,
+            entidad,
+            entidad_id,
+            datos: Some(datos),
+            ip_defecto: None,
+        }
+    }
+}
+
 pub async fn registrar_en(
     c: &impl Consulta,
     ctx: &Ctx,

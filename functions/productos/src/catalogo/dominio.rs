@@ -256,13 +256,12 @@ pub async fn crear(estado: &Estado, ctx: &Ctx, nuevo: NuevoProducto) -> Result<P
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "CREAR",
-            entidad: "Producto",
-            entidad_id: Some(producto.id.to_string()),
-            datos: Some(json!({ "despues": producto })),
-            ip_defecto: None,
-        },
+        Evento::nuevo(
+            "CREAR",
+            "Producto",
+            Some(producto.id.to_string()),
+            json!({ "despues": producto }),
+        ),
     )
     .await;
     registrar_cambio(
@@ -409,13 +408,12 @@ pub async fn actualizar(
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "ACTUALIZAR",
-            entidad: "Producto",
-            entidad_id: Some(id.to_string()),
-            datos: Some(json!({ "antes": antes, "despues": despues })),
-            ip_defecto: None,
-        },
+        Evento::nuevo(
+            "ACTUALIZAR",
+            "Producto",
+            Some(id.to_string()),
+            json!({ "antes": antes, "despues": despues }),
+        ),
     )
     .await;
     let descripcion = if delta > 0 {
@@ -524,13 +522,12 @@ pub async fn eliminar(estado: &Estado, ctx: &Ctx, id: i32) -> Result<(), Error> 
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "ELIMINAR",
-            entidad: "Producto",
-            entidad_id: Some(id.to_string()),
-            datos: Some(json!({ "antes": producto })),
-            ip_defecto: None,
-        },
+        Evento::nuevo(
+            "ELIMINAR",
+            "Producto",
+            Some(id.to_string()),
+            json!({ "antes": producto }),
+        ),
     )
     .await;
     registrar_cambio(
@@ -564,20 +561,19 @@ pub async fn eliminar_varios(estado: &Estado, ctx: &Ctx, ids: &[i32]) -> Result<
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "ELIMINAR",
-            entidad: "Producto",
-            entidad_id: None,
-            datos: Some(json!({
+        Evento::nuevo(
+            "ELIMINAR",
+            "Producto",
+            None,
+            json!({
                 "operacion": "BULK_DELETE",
                 "cantidad": productos.len(),
                 "productos": productos
                     .iter()
                     .map(|p| json!({"id": p.id, "nombre": p.nombre, "codigo": p.codigo}))
                     .collect::<Vec<_>>(),
-            })),
-            ip_defecto: None,
-        },
+            }),
+        ),
     )
     .await;
     Ok(productos.iter().map(|p| p.id).collect())

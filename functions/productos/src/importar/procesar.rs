@@ -100,13 +100,12 @@ pub async fn procesar(
         let fila = &filas[*i];
         resultados[*i] = Some(match decision {
             Decision::Creado(p) => {
-                eventos.push(Evento {
-                    accion: "CREAR",
-                    entidad: "Producto",
-                    entidad_id: Some(p.id.to_string()),
-                    datos: Some(json!({ "despues": p, "origen": formato.origen() })),
-                    ip_defecto: None,
-                });
+                eventos.push(Evento::nuevo(
+                    "CREAR",
+                    "Producto",
+                    Some(p.id.to_string()),
+                    json!({ "despues": p, "origen": formato.origen() }),
+                ));
                 let r = Resultado {
                     linea: fila.linea,
                     codigo: p.codigo.clone(),
@@ -146,13 +145,12 @@ fn error(fila: &Fila, codigo: String, mensaje: String) -> Resultado {
 }
 
 fn evento_categoria(c: &shared::stock::Categoria) -> Evento<'static> {
-    Evento {
-        accion: "CREAR",
-        entidad: "Categoria",
-        entidad_id: Some(c.id.to_string()),
-        datos: Some(json!({ "despues": c, "origen": "importacion" })),
-        ip_defecto: None,
-    }
+    Evento::nuevo(
+        "CREAR",
+        "Categoria",
+        Some(c.id.to_string()),
+        json!({ "despues": c, "origen": "importacion" }),
+    )
 }
 
 #[derive(Debug)]
