@@ -43,8 +43,10 @@ async fn decidir(l: &Limitador, ip: &str) -> (Decision, Duration) {
     (d, t.elapsed())
 }
 
-#[tokio::test]
-async fn redis_reiniciado_vuelve_a_contar_en_redis() {
+/// A limiter whose Redis is behind a proxy (in `Modo::Pasar`), a fresh client address and the
+/// instant of its first request, already counted in Redis. Waits until at least `60 s − margen`
+/// of the current window remain, so the whole test counts in one window.
+async fn limitador_tras_proxy(prefijo: &str, margen: u64) -> (Proxy, Limitador, String, u64) {
     let proxy = Proxy::nuevo(&host_puerto_redis()).await;
     let l = Limitador::new(
         1_000,
@@ -52,13 +54,18 @@ async fn redis_reiniciado_vuelve_a_contar_en_redis() {
         Some(&format!("redis://127.0.0.1:{}", proxy.puerto)),
     )
     .unwrap();
-    let ip = format!("fallo-{}", rand::random::<u64>());
-    // Stay inside one window of 60 s for the whole test.
-    while ahora_ms() % 60_000 > 45_000 {
+    let ip = format!("{prefijo}-{}", rand::random::<u64>());
+    while ahora_ms() % 60_000 > margen {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let t0 = ahora_ms();
     assert_eq!(decidir(&l, &ip).await.0, Decision::Permitida);
+    (proxy, l, ip, t0)
+}
+
+#[tokio::test]
+async fn redis_reiniciado_vuelve_a_contar_en_redis() {
+    let (proxy, l, ip, t0) = limitador_tras_proxy("fallo", 45_000).await;
     assert_eq!(
         cuenta_redis(&ip, t0).await,
         1,
@@ -103,19 +110,7 @@ async fn redis_reiniciado_vuelve_a_contar_en_redis() {
 
 #[tokio::test]
 async fn redis_mudo_cada_peticion_dentro_del_presupuesto() {
-    let proxy = Proxy::nuevo(&host_puerto_redis()).await;
-    let l = Limitador::new(
-        1_000,
-        60_000,
-        Some(&format!("redis://127.0.0.1:{}", proxy.puerto)),
-    )
-    .unwrap();
-    let ip = format!("mudo-{}", rand::random::<u64>());
-    while ahora_ms() % 60_000 > 40_000 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let t0 = ahora_ms();
-    assert_eq!(decidir(&l, &ip).await.0, Decision::Permitida);
+    let (proxy, l, ip, t0) = limitador_tras_proxy("mudo", 40_000).await;
 
     proxy.modo(Modo::Silencio);
     let inicio = Instant::now();
