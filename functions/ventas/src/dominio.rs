@@ -7,11 +7,11 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveDateTime, TimeDelta, Timelike, Utc};
 use http::StatusCode;
 use serde::Serialize;
 use serde_json::{Value, json};
 use shared::auditoria::{self, Evento};
+use shared::calendario::{ahora_ms, mismo_dia_en_bogota};
 use shared::db::{self, Consulta, Type};
 use shared::idempotencia::{self, Clave};
 use shared::json::{fecha, numero};
@@ -190,28 +190,6 @@ pub struct VentaCancelada {
     pub cancelada_por: UsuarioEmbebido,
 }
 
-/// The business zone of sales.md §1.9: `America/Bogota` has been UTC−5 without daylight saving
-/// since 1993, so a fixed offset gives the zone's calendar day for every stored sale.
-const BOGOTA_UTC_OFFSET_HORAS: i64 = -5;
-
-fn dia_en_bogota(utc: NaiveDateTime) -> NaiveDate {
-    (utc + TimeDelta::hours(BOGOTA_UTC_OFFSET_HORAS)).date()
-}
-
-/// §4.3 step 3 (Required, §8 #10): both instants (UTC wall clock) fall on the same calendar day
-/// in `America/Bogota`.
-pub fn mismo_dia_en_bogota(creada: NaiveDateTime, ahora: NaiveDateTime) -> bool {
-    dia_en_bogota(creada) == dia_en_bogota(ahora)
-}
-
-/// The application clock (§1.9) at the column's precision (`TIMESTAMP(3)`), so the instant
-/// checked is the instant stored.
-fn ahora_ms() -> NaiveDateTime {
-    let t = Utc::now().naive_utc();
-    t.with_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
-        .unwrap_or(t)
-}
-
 /// §4.3: flip, day check, restock, then (after the commit) the audit row.
 pub async fn cancelar(
     estado: &Estado,
@@ -356,40 +334,4 @@ async fn cancelar_en_transaccion(
             email: u.email.clone(),
         },
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(s: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").unwrap()
-    }
-
-    #[test]
-    fn mismo_dia_calendario_en_bogota() {
-        // 18:30 and 21:00 in Bogotá on June 22nd: different UTC days, same Bogotá day.
-        assert!(mismo_dia_en_bogota(
-            t("2026-06-22T23:30:00"),
-            t("2026-06-23T02:00:00")
-        ));
-        // 23:59:59 on the 22nd vs 00:00:00 on the 23rd (Bogotá): same UTC day, different here.
-        assert!(!mismo_dia_en_bogota(
-            t("2026-06-23T04:59:59"),
-            t("2026-06-23T05:00:00")
-        ));
-        assert!(mismo_dia_en_bogota(
-            t("2026-06-23T05:00:00"),
-            t("2026-06-24T04:59:59")
-        ));
-        assert!(!mismo_dia_en_bogota(
-            t("2026-06-22T12:00:00"),
-            t("2026-06-23T12:00:00")
-        ));
-    }
-
-    #[test]
-    fn ahora_con_milisegundos() {
-        assert_eq!(ahora_ms().nanosecond() % 1_000_000, 0);
-    }
 }
