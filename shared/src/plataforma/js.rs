@@ -216,10 +216,174 @@ pub fn ids_validos(elementos: &[Value]) -> Vec<i32> {
     ids
 }
 
+/// JavaScript's `Number(v)` for a JSON value; NaN is `None`. `null`, `false`, `""` and `[]` are
+/// 0, `true` is 1; strings are trimmed and read whole as a decimal literal, `Infinity` or a
+/// `0x`/`0o`/`0b` integer (`"5"` → 5, `" 12 "` → 12, `"12abc"` → NaN); an array of one element
+/// is that element as a string (`[7]` → 7); objects and longer arrays are NaN.
+pub fn numero_js(v: &Value) -> Option<f64> {
+    match v {
+        Value::Null => Some(0.0),
+        Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => numero_js_str(s),
+        Value::Array(a) => match a.as_slice() {
+            [] => Some(0.0),
+            [x] => match x {
+                Value::Null => Some(0.0),
+                Value::Bool(_) | Value::Object(_) => None,
+                Value::Array(_) => numero_js(&Value::String(como_texto_js(x)?)),
+                Value::String(s) => numero_js_str(s),
+                Value::Number(n) => n.as_f64(),
+            },
+            _ => None,
+        },
+        Value::Object(_) => None,
+    }
+}
+
+/// `Number(s)` of a string (ECMAScript `StringToNumber`).
+pub fn numero_js_str(s: &str) -> Option<f64> {
+    let t = recortar(s);
+    if t.is_empty() {
+        return Some(0.0);
+    }
+    for (prefijo, base) in [
+        ("0x", 16),
+        ("0X", 16),
+        ("0o", 8),
+        ("0O", 8),
+        ("0b", 2),
+        ("0B", 2),
+    ] {
+        if let Some(d) = t.strip_prefix(prefijo) {
+            if d.is_empty() || !d.chars().all(|c| c.is_digit(base)) {
+                return None;
+            }
+            return Some(d.chars().fold(0.0, |a, c| {
+                a * f64::from(base) + f64::from(c.to_digit(base).unwrap_or(0))
+            }));
+        }
+    }
+    let (signo, cuerpo) = match t.as_bytes()[0] {
+        b'-' => (-1.0, &t[1..]),
+        b'+' => (1.0, &t[1..]),
+        _ => (1.0, t),
+    };
+    if cuerpo == "Infinity" {
+        return Some(signo * f64::INFINITY);
+    }
+    // StrUnsignedDecimalLiteral: digits [. digits] [e±digits] with at least one digit in the
+    // mantissa; Rust's parser accepts more (`inf`, `nan`), so the shape is checked first.
+    let b = cuerpo.as_bytes();
+    let mut i = 0;
+    let digitos = |i: &mut usize| {
+        let ini = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - ini
+    };
+    let mut mantisa = digitos(&mut i);
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        mantisa += digitos(&mut i);
+    }
+    if mantisa == 0 {
+        return None;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        if digitos(&mut i) == 0 {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    let texto = if cuerpo.starts_with('.') {
+        format!("0{cuerpo}")
+    } else {
+        cuerpo.replace(".e", ".0e").replace(".E", ".0E")
+    };
+    texto.parse::<f64>().ok().map(|f| signo * f)
+}
+
+/// `Math.round(x)`: the nearest integer, halves toward +∞ (`2.5` → 3, `-2.5` → -2).
+pub fn math_round(x: f64) -> f64 {
+    let f = x.floor();
+    if x - f >= 0.5 { f + 1.0 } else { f }
+}
+
+/// `Math.round(x * 100) / 100` (reports.md §1 `round2`, purchasing.md §7.1 `consumoDiario`).
+pub fn round2(x: f64) -> f64 {
+    math_round(x * 100.0) / 100.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn number_como_javascript() {
+        for (v, esperado) in [
+            (json!(5), Some(5.0)),
+            (json!("5"), Some(5.0)),
+            (json!(" 12 "), Some(12.0)),
+            (json!("\u{a0}7\n"), Some(7.0)),
+            (json!("5.0"), Some(5.0)),
+            (json!("5.5"), Some(5.5)),
+            (json!(".5"), Some(0.5)),
+            (json!("5."), Some(5.0)),
+            (json!("1e3"), Some(1000.0)),
+            (json!("-3"), Some(-3.0)),
+            (json!("+3"), Some(3.0)),
+            (json!("0x10"), Some(16.0)),
+            (json!("0b101"), Some(5.0)),
+            (json!("0o17"), Some(15.0)),
+            (json!("Infinity"), Some(f64::INFINITY)),
+            (json!("-Infinity"), Some(f64::NEG_INFINITY)),
+            (json!(""), Some(0.0)),
+            (json!("   "), Some(0.0)),
+            (json!(null), Some(0.0)),
+            (json!(false), Some(0.0)),
+            (json!(true), Some(1.0)),
+            (json!([]), Some(0.0)),
+            (json!([7]), Some(7.0)),
+            (json!(["8"]), Some(8.0)),
+            (json!([null]), Some(0.0)),
+            (json!([1, 2]), None),
+            (json!({}), None),
+            (json!("12abc"), None),
+            (json!("abc"), None),
+            (json!("1e"), None),
+            (json!("."), None),
+            (json!("0x"), None),
+            (json!("-0x10"), None),
+            (json!("infinity"), None),
+            (json!("inf"), None),
+            (json!("NaN"), None),
+            (json!("1_000"), None),
+            (json!("1,5"), None),
+        ] {
+            assert_eq!(numero_js(&v), esperado, "{v}");
+        }
+    }
+
+    #[test]
+    fn round2_como_math_round() {
+        assert_eq!(round2(1.5), 1.5);
+        assert_eq!(round2(1.0 / 3.0), 0.33);
+        assert_eq!(round2(2.0 / 3.0), 0.67);
+        assert_eq!(round2(0.125), 0.13);
+        assert_eq!(round2(-0.125), -0.12);
+        assert_eq!(math_round(2.5), 3.0);
+        assert_eq!(math_round(-2.5), -2.0);
+        assert_eq!(round2(0.0), 0.0);
+    }
 
     #[test]
     fn parse_int_como_javascript() {
