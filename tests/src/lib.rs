@@ -304,6 +304,14 @@ pub async fn despachar(estado: &Estado, req: Request) -> Response<Body> {
         cotizaciones::handle(estado, req).await
     } else if path.starts_with("/api/clientes") {
         clientes::handle(estado, req).await
+    // purchasing (issue 11)
+    } else if path.starts_with("/api/proveedores") {
+        proveedores::handle(estado, req).await
+    } else if path.starts_with("/api/ordenes-compra")
+        || path.starts_with("/api/pdf/")
+        || path.starts_with("/api/compras/")
+    {
+        ordenes_compra::handle(estado, req).await
     } else {
         // categorias also answers the JSON 404 of unmatched paths (the catch-all route).
         categorias::handle(estado, req).await
@@ -370,6 +378,36 @@ const EVENTOS: &[(&str, &str, &str)] = &[
         "POST",
         "/api/cotizaciones/{id}/convertir",
         "cotizaciones/convertir",
+    ),
+    // purchasing (issue 11)
+    ("GET", "/api/proveedores", "proveedores/listar"),
+    ("POST", "/api/proveedores", "proveedores/crear"),
+    ("GET", "/api/proveedores/{id}", "proveedores/obtener"),
+    ("PUT", "/api/proveedores/{id}", "proveedores/actualizar"),
+    ("DELETE", "/api/proveedores/{id}", "proveedores/eliminar"),
+    ("GET", "/api/ordenes-compra", "ordenes-compra/listar"),
+    ("POST", "/api/ordenes-compra", "ordenes-compra/crear"),
+    ("GET", "/api/ordenes-compra/{id}", "ordenes-compra/obtener"),
+    (
+        "POST",
+        "/api/ordenes-compra/{id}/recibir",
+        "ordenes-compra/recibir",
+    ),
+    (
+        "POST",
+        "/api/ordenes-compra/{id}/cancelar",
+        "ordenes-compra/cancelar",
+    ),
+    ("GET", "/api/pdf/orden-compra/{id}", "ordenes-compra/pdf"),
+    (
+        "GET",
+        "/api/compras/sugerencias",
+        "ordenes-compra/sugerencias",
+    ),
+    (
+        "POST",
+        "/api/compras/sugerencias",
+        "ordenes-compra/crear-desde-sugerencias",
     ),
 ];
 
@@ -499,6 +537,8 @@ pub struct Res {
     pub headers: http::HeaderMap,
     pub body: Value,
     pub texto: String,
+    /// The body byte for byte (PDF, CSV): `texto` is a lossy UTF-8 view.
+    pub bytes: Vec<u8>,
 }
 
 impl Res {
@@ -513,6 +553,7 @@ impl Res {
             headers,
             body,
             texto,
+            bytes,
         }
     }
     pub fn error(&self) -> Option<&str> {
