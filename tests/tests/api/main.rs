@@ -2,6 +2,7 @@
 
 mod categorias;
 mod clientes;
+mod compras;
 mod cotizaciones;
 mod fallos;
 mod importar;
