@@ -8,6 +8,7 @@ use deadpool_postgres::Pool;
 use serde::Serialize;
 use shared::db::{Consulta, Type};
 use shared::js::round2;
+use shared::json::ser_numero;
 use shared::reposicion::{self, DIAS_VENTANA_CONSUMO};
 use shared::stock::MARGEN_ALERTA_STOCK;
 use shared::{Ctx, Error, calendario};
@@ -26,6 +27,7 @@ pub struct Sugerencia {
     pub codigo: String,
     pub stock_actual: i32,
     pub stock_minimo: i32,
+    #[serde(serialize_with = "ser_numero")]
     pub consumo_diario: f64,
     pub sugerencia: i64,
     pub proveedor_sugerido: Option<ProveedorSugerido>,
