@@ -1,6 +1,7 @@
 //! `seed`: the local demo data of `scripts/dev` (idempotent; never for production).
 //! A demo empresa, an ADMIN with a Neon user and a live session, a few categories, products with
-//! their initial-stock movements, a customer, a pending quote and a sale.
+//! their initial-stock movements, a customer, a pending quote and a sale; a supplier with a draft
+//! purchase order and a received one (with its `entrada` movements).
 //! Prints the session token on stdout (one line) for the ready `curl` command.
 
 const EMPRESA: &str = "cdemo0000empresa000000001";
@@ -29,6 +30,7 @@ INSERT INTO "Categoria" ("nombre", "prefijo", "empresaId") VALUES
         ))
         .await?;
     sembrar_catalogo_y_ventas(&client).await?;
+    sembrar_compras(&client).await?;
     let existente = client
         .query_opt(
             r#"SELECT "token" FROM neon_auth.session WHERE "userId" = $1::text::uuid
@@ -123,6 +125,42 @@ BEGIN
   END IF;
 END
 $demo$;
+"#
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Purchasing (issue 11): a supplier, a draft order and a received order whose entradas raised
+/// the stock, as `POST …/recibir` leaves them; written only when the empresa has no supplier.
+async fn sembrar_compras(c: &tokio_postgres::Client) -> anyhow::Result<()> {
+    c.batch_execute(&format!(
+        r#"
+DO $compras$
+DECLARE prov INT; borrador INT; recibida INT; gas RECORD; snk RECORD;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM "Proveedor" WHERE "empresaId" = '{EMPRESA}') THEN
+    INSERT INTO "Proveedor" ("nombre", "nit", "contacto", "telefono", "email", "direccion", "empresaId")
+      VALUES ('Distribuidora Andina', '900555111-2', 'Marta Gómez', '3105550000',
+              'pedidos@andina.example', 'Cra 10 # 20-30, Bogotá', '{EMPRESA}')
+      RETURNING "id" INTO prov;
+    SELECT "id" INTO gas FROM "Producto" WHERE "empresaId" = '{EMPRESA}' AND "codigo" = 'BEB-002';
+    SELECT "id" INTO snk FROM "Producto" WHERE "empresaId" = '{EMPRESA}' AND "codigo" = 'SNK-001';
+    INSERT INTO "OrdenCompra" ("proveedorId", "estado", "total", "notas", "empresaId")
+      VALUES (prov, 'BORRADOR', 52000, 'Reposición semanal', '{EMPRESA}') RETURNING "id" INTO borrador;
+    INSERT INTO "OrdenCompraItem" ("ordenCompraId", "productoId", "cantidad", "costoUnitario", "subtotal")
+      VALUES (borrador, gas."id", 20, 2600, 52000);
+    INSERT INTO "OrdenCompra" ("proveedorId", "estado", "total", "notas", "recibidaEn", "empresaId")
+      VALUES (prov, 'RECIBIDA', 39000, NULL, now() AT TIME ZONE 'UTC', '{EMPRESA}') RETURNING "id" INTO recibida;
+    INSERT INTO "OrdenCompraItem" ("ordenCompraId", "productoId", "cantidad", "costoUnitario", "subtotal")
+      VALUES (recibida, gas."id", 10, 2500, 25000), (recibida, snk."id", 10, 1400, 14000);
+    INSERT INTO "Movimiento" ("productoId", "tipo", "cantidad", "notas", "ordenCompraId", "empresaId")
+      VALUES (gas."id", 'entrada', 10, 'Orden de compra #' || recibida, recibida, '{EMPRESA}'),
+             (snk."id", 'entrada', 10, 'Orden de compra #' || recibida, recibida, '{EMPRESA}');
+    UPDATE "Producto" SET "cantidad" = "cantidad" + 10 WHERE "id" IN (gas."id", snk."id");
+  END IF;
+END
+$compras$;
 "#
     ))
     .await?;
