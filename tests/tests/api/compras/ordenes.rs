@@ -24,6 +24,9 @@ async fn base() -> Base {
     Base { f, prov, p1, p2 }
 }
 
+/// `(productoId, tipo, cantidad, notas, ordenCompraId, ventaId, empresaId)` of a movement.
+type FilaMovimiento = (i32, String, i32, String, Option<i32>, Option<i32>, String);
+
 async fn fila_orden(app: &App, id: i64) -> Value {
     app.pg
         .query_one(
@@ -716,7 +719,7 @@ async fn ordenes_recibir_sube_stock_una_vez_movimientos_y_auditoria_en_tx() {
     let movs = app.pg.query(
         r#"SELECT "productoId", "tipo"::text, "cantidad", "notas", "ordenCompraId", "ventaId", "empresaId" FROM "Movimiento" ORDER BY "id""#, &[],
     ).await.unwrap();
-    let movs: Vec<(i32, String, i32, String, Option<i32>, Option<i32>, String)> = movs
+    let movs: Vec<FilaMovimiento> = movs
         .iter()
         .map(|f| {
             (
