@@ -3,6 +3,7 @@
 //! purchase suggestions. Shared fixtures live here.
 
 mod concurrencia;
+mod fallos;
 mod ordenes;
 mod pdf;
 mod proveedores;
