@@ -35,7 +35,14 @@ fn percentil(v: &[f64], p: f64) -> f64 {
     s[k.clamp(1, s.len()) - 1]
 }
 
-async fn enviar(app: &App, estado: &Estado, metodo: Method, path: &str, cookie: &str, cuerpo: Option<Value>) -> anyhow::Result<(u16, Vec<u8>, f64)> {
+async fn enviar(
+    app: &App,
+    estado: &Estado,
+    metodo: Method,
+    path: &str,
+    cookie: &str,
+    cuerpo: Option<Value>,
+) -> anyhow::Result<(u16, Vec<u8>, f64)> {
     let mut p = app.pet(metodo, path).cookie(cookie);
     if let Some(c) = cuerpo {
         p = p.json(c);
@@ -57,7 +64,11 @@ async fn main() -> anyhow::Result<()> {
             _ => bail!("uso: bench-compras [--repeticiones N]"),
         }
     }
-    let app = spawn_app_con(Opciones { rate_limit_max: 1_000_000, ..Opciones::default() }).await;
+    let app = spawn_app_con(Opciones {
+        rate_limit_max: 1_000_000,
+        ..Opciones::default()
+    })
+    .await;
     let e = app.empresa().await;
     let (_, c) = app.admin(&e).await;
     let cat = app.categoria(&e, "Bench", "BEN").await;
@@ -88,55 +99,117 @@ async fn main() -> anyhow::Result<()> {
     let mut ms = Vec::new();
     let mut filas = 0;
     for _ in 0..repeticiones {
-        let (s, cuerpo, t) = enviar(&app, &estado, Method::GET, "/api/compras/sugerencias", &c, None).await?;
+        let (s, cuerpo, t) = enviar(
+            &app,
+            &estado,
+            Method::GET,
+            "/api/compras/sugerencias",
+            &c,
+            None,
+        )
+        .await?;
         ensure!(s == 200, "sugerencias: {s}");
-        filas = serde_json::from_slice::<Value>(&cuerpo)?.as_array().map_or(0, Vec::len);
+        filas = serde_json::from_slice::<Value>(&cuerpo)?
+            .as_array()
+            .map_or(0, Vec::len);
         ms.push(t);
     }
-    println!("  GET /api/compras/sugerencias  n={repeticiones}  p50 {:.1} ms  p99 {:.1} ms  rows {filas}", percentil(&ms, 50.0), percentil(&ms, 99.0));
+    println!(
+        "  GET /api/compras/sugerencias  n={repeticiones}  p50 {:.1} ms  p99 {:.1} ms  rows {filas}",
+        percentil(&ms, 50.0),
+        percentil(&ms, 99.0)
+    );
 
-    let items: Vec<Value> = (0..LINEAS_PDF).map(|i| json!({"productoId": 1 + i as i32, "cantidad": 1 + i, "costoUnitario": 1234.5})).collect();
-    let (s, cuerpo, _) = enviar(&app, &estado, Method::POST, "/api/ordenes-compra", &c, Some(json!({"proveedorId": prov, "items": items}))).await?;
-    ensure!(s == 201, "orden de {LINEAS_PDF} líneas: {s} {}", String::from_utf8_lossy(&cuerpo));
-    let id = serde_json::from_slice::<Value>(&cuerpo)?["id"].as_i64().context("id")?;
+    let items: Vec<Value> = (0..LINEAS_PDF)
+        .map(|i| json!({"productoId": 1 + i as i32, "cantidad": 1 + i, "costoUnitario": 1234.5}))
+        .collect();
+    let (s, cuerpo, _) = enviar(
+        &app,
+        &estado,
+        Method::POST,
+        "/api/ordenes-compra",
+        &c,
+        Some(json!({"proveedorId": prov, "items": items})),
+    )
+    .await?;
+    ensure!(
+        s == 201,
+        "orden de {LINEAS_PDF} líneas: {s} {}",
+        String::from_utf8_lossy(&cuerpo)
+    );
+    let id = serde_json::from_slice::<Value>(&cuerpo)?["id"]
+        .as_i64()
+        .context("id")?;
     let (mut ms, mut bytes) = (Vec::new(), 0);
     for _ in 0..repeticiones {
-        let (s, cuerpo, t) = enviar(&app, &estado, Method::GET, &format!("/api/pdf/orden-compra/{id}"), &c, None).await?;
+        let (s, cuerpo, t) = enviar(
+            &app,
+            &estado,
+            Method::GET,
+            &format!("/api/pdf/orden-compra/{id}"),
+            &c,
+            None,
+        )
+        .await?;
         ensure!(s == 200, "pdf: {s}");
         bytes = cuerpo.len();
         ms.push(t);
     }
-    println!("  GET /api/pdf/orden-compra ({LINEAS_PDF} lines)  p50 {:.1} ms  p99 {:.1} ms  {bytes} bytes", percentil(&ms, 50.0), percentil(&ms, 99.0));
+    println!(
+        "  GET /api/pdf/orden-compra ({LINEAS_PDF} lines)  p50 {:.1} ms  p99 {:.1} ms  {bytes} bytes",
+        percentil(&ms, 50.0),
+        percentil(&ms, 99.0)
+    );
 
-    let producto: i32 = app.pg.query_one(r#"SELECT "id" FROM "Producto" WHERE "codigo" = 'BEN-1'"#, &[]).await?.get(0);
+    let producto: i32 = app
+        .pg
+        .query_one(
+            r#"SELECT "id" FROM "Producto" WHERE "codigo" = 'BEN-1'"#,
+            &[],
+        )
+        .await?
+        .get(0);
     let inicial = app.stock(producto).await;
     let mut ordenes = Vec::new();
     for _ in 0..RECEPCIONES {
         let (s, cuerpo, _) = enviar(&app, &estado, Method::POST, "/api/ordenes-compra", &c,
             Some(json!({"proveedorId": prov, "items": [{"productoId": producto, "cantidad": 2, "costoUnitario": 1}]}))).await?;
         ensure!(s == 201, "orden: {s}");
-        ordenes.push(serde_json::from_slice::<Value>(&cuerpo)?["id"].as_i64().context("id")?);
+        ordenes.push(
+            serde_json::from_slice::<Value>(&cuerpo)?["id"]
+                .as_i64()
+                .context("id")?,
+        );
     }
     let mut cfg = app.estado.config.clone();
     cfg.db_pool_max = 1;
-    let contenedores: Vec<Arc<Estado>> = (0..RECEPCIONES).map(|_| Estado::new(cfg.clone()).map(Arc::new)).collect::<Result<_, _>>()?;
+    let contenedores: Vec<Arc<Estado>> = (0..RECEPCIONES)
+        .map(|_| Estado::new(cfg.clone()).map(Arc::new))
+        .collect::<Result<_, _>>()?;
     // Warm every container's connection first (a session lookup).
     for est in &contenedores {
         enviar(&app, est, Method::GET, "/api/proveedores", &c, None).await?;
     }
     let barrera = Arc::new(Barrier::new(RECEPCIONES));
     let app = Arc::new(app);
-    let tareas: Vec<_> = ordenes.iter().zip(&contenedores).map(|(id, est)| {
-        let (app, est, barrera, c) = (app.clone(), est.clone(), barrera.clone(), c.clone());
-        let path = format!("/api/ordenes-compra/{id}/recibir");
-        tokio::spawn(async move {
-            let req = lambda_http::request::from_str(&app.post(&path).cookie(&c).evento().to_string()).expect("evento");
-            barrera.wait().await;
-            let t = Instant::now();
-            let res = despachar(&est, req).await;
-            (res.status().as_u16(), t.elapsed().as_secs_f64() * 1000.0)
+    let tareas: Vec<_> = ordenes
+        .iter()
+        .zip(&contenedores)
+        .map(|(id, est)| {
+            let (app, est, barrera, c) = (app.clone(), est.clone(), barrera.clone(), c.clone());
+            let path = format!("/api/ordenes-compra/{id}/recibir");
+            tokio::spawn(async move {
+                let req = lambda_http::request::from_str(
+                    &app.post(&path).cookie(&c).evento().to_string(),
+                )
+                .expect("evento");
+                barrera.wait().await;
+                let t = Instant::now();
+                let res = despachar(&est, req).await;
+                (res.status().as_u16(), t.elapsed().as_secs_f64() * 1000.0)
+            })
         })
-    }).collect();
+        .collect();
     let mut ms = Vec::new();
     let mut ok = 0;
     for t in tareas {
@@ -148,8 +221,17 @@ async fn main() -> anyhow::Result<()> {
     let esperado = inicial + 2 * ok as i32;
     println!(
         "  {RECEPCIONES} simultaneous receipts, one product, {RECEPCIONES} containers  200s {ok}  p50 {:.1} ms  p99 {:.1} ms  stock {inicial} → {final_} (expected {esperado}: {})",
-        percentil(&ms, 50.0), percentil(&ms, 99.0), if final_ == esperado && ok == RECEPCIONES { "OK" } else { "MISMATCH" }
+        percentil(&ms, 50.0),
+        percentil(&ms, 99.0),
+        if final_ == esperado && ok == RECEPCIONES {
+            "OK"
+        } else {
+            "MISMATCH"
+        }
     );
-    ensure!(final_ == esperado && ok == RECEPCIONES, "receipts inconsistent");
+    ensure!(
+        final_ == esperado && ok == RECEPCIONES,
+        "receipts inconsistent"
+    );
     Ok(())
 }
