@@ -32,6 +32,40 @@ fn texto_pdf(bytes: &[u8]) -> String {
         .replace('\u{a0}', " ")
 }
 
+/// `pdfinfo`'s page count, checking that poppler reads the file without any complaint (a wrong
+/// xref offset or object makes it print "Syntax Error"/"Syntax Warning" and rebuild the table).
+fn paginas_sin_errores(bytes: &[u8]) -> u32 {
+    let ruta = std::env::temp_dir().join(format!("orden-{}.pdf", rand::random::<u64>()));
+    std::fs::write(&ruta, bytes).unwrap();
+    let out = Command::new("pdfinfo")
+        .arg(&ruta)
+        .output()
+        .expect("pdfinfo (poppler-utils)");
+    let _ = std::fs::remove_file(&ruta);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.trim().is_empty(),
+        "pdfinfo: {err}"
+    );
+    let info = String::from_utf8_lossy(&out.stdout);
+    let paginas = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .expect("Pages:")
+        .trim()
+        .parse()
+        .unwrap();
+    let tam = info
+        .lines()
+        .find(|l| l.starts_with("Page size:"))
+        .unwrap_or("");
+    assert!(
+        tam.contains("595.28 x 841.89") && tam.contains("A4"),
+        "{tam}"
+    );
+    paginas
+}
+
 /// Non-empty lines with runs of spaces collapsed, and no space after `$`: extractors print the
 /// U+00A0 of the money format as a space or not at all depending on layout, so the byte itself is
 /// checked in the raw stream instead.
@@ -91,6 +125,7 @@ async fn pdf_lineas_de_6_4_sin_email_direccion_ni_notas() {
     );
     assert_eq!(r.header("cache-control"), None);
     assert!(r.bytes.starts_with(b"%PDF-"));
+    assert_eq!(paginas_sin_errores(&r.bytes), 1);
     let t = texto_pdf(&r.bytes);
     assert_eq!(
         lineas(&t),
