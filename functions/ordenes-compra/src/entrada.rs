@@ -29,13 +29,8 @@ pub struct Linea {
 /// §5.2 step 1: `Number(proveedorId)` must be an integer, else 400. `Ok(None)`: an integer no row
 /// can have (outside 1…2³¹−1, e.g. `null` → 0), which the caller answers with the supplier's 404.
 pub fn proveedor_id(cuerpo: &Value) -> Result<Option<i32>, Error> {
-    let v = cuerpo.get("proveedorId").unwrap_or(&Value::Null);
-    // `undefined` (absent) is NaN for Number(), unlike `null`.
-    let n = match cuerpo.get("proveedorId") {
-        None => None,
-        Some(_) => numero_js(v),
-    };
-    match n {
+    // An absent key is `undefined`, NaN for Number() (unlike `null`, which is 0).
+    match cuerpo.get("proveedorId").and_then(numero_js) {
         Some(f) if f.is_finite() && f.fract() == 0.0 => Ok(id_de_fila(f)),
         _ => Err(Error::bad_request(PROVEEDOR_INVALIDO)),
     }
