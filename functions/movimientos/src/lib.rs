@@ -91,7 +91,7 @@ async fn crear(p: &Peticion<'_, R>) -> Result<Respuesta, Error> {
     let notas = campo(&cuerpo, "notas")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty());
-    let nuevo = dominio::Nuevo {
+    let nuevo = shared::escritura::Movimiento {
         tipo,
         producto_id,
         cantidad,

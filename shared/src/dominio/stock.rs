@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio_postgres::error::SqlState;
 
 use crate::plataforma::Estado;
@@ -216,8 +216,10 @@ pub struct NuevoMovimiento<'a> {
     pub orden_compra_id: Option<i32>,
 }
 
-/// A product's stock before and after a movement (for `STOCK_BAJO`).
-#[derive(Clone, Debug)]
+/// A product's stock before and after a movement (for `STOCK_BAJO`), also as the write
+/// statements of `shared::dominio::escritura` return it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CambioStock {
     pub producto_id: i32,
     pub nombre: String,

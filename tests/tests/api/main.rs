@@ -3,6 +3,7 @@
 mod categorias;
 mod clientes;
 mod cotizaciones;
+mod escritura;
 mod fallos;
 mod importar;
 mod movimientos;
