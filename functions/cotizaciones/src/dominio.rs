@@ -288,11 +288,11 @@ pub async fn crear(
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "CREAR",
-            entidad: "Cotizacion",
-            entidad_id: Some(c.id.to_string()),
-            datos: Some(json!({
+        Evento::nuevo(
+            "CREAR",
+            "Cotizacion",
+            Some(c.id.to_string()),
+            json!({
                 "despues": {
                     "id": c.id,
                     "cliente": (!nueva.cliente.is_empty()).then_some(nueva.cliente.as_str()),
@@ -301,9 +301,8 @@ pub async fn crear(
                     "totalItems": creada.items.len(),
                     "notas": c.notas,
                 }
-            })),
-            ip_defecto: None,
-        },
+            }),
+        ),
     )
     .await;
     Respuesta::json(StatusCode::CREATED, &cuerpo)
@@ -479,17 +478,16 @@ pub async fn cancelar(
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "ACTUALIZAR",
-            entidad: "Cotizacion",
-            entidad_id: Some(id.to_string()),
-            datos: Some(json!({
+        Evento::nuevo(
+            "ACTUALIZAR",
+            "Cotizacion",
+            Some(id.to_string()),
+            json!({
                 "antes": {"estado": EstadoCotizacion::Pendiente},
                 "despues": {"estado": cotizacion.estado, "motivoCancelacion": cotizacion.motivo_cancelacion},
                 "operacion": "CANCELAR_COTIZACION",
-            })),
-            ip_defecto: None,
-        },
+            }),
+        ),
     )
     .await;
     Ok(cotizacion)
@@ -593,17 +591,16 @@ pub async fn convertir(
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "ACTUALIZAR",
-            entidad: "Cotizacion",
-            entidad_id: Some(id.to_string()),
-            datos: Some(json!({
+        Evento::nuevo(
+            "ACTUALIZAR",
+            "Cotizacion",
+            Some(id.to_string()),
+            json!({
                 "antes": {"estado": EstadoCotizacion::Pendiente},
                 "despues": {"estado": hecho.cotizacion.estado, "ventaId": hecho.venta_id},
                 "operacion": "CONVERTIR_COTIZACION",
-            })),
-            ip_defecto: None,
-        },
+            }),
+        ),
     )
     .await;
     stock::notificar_stock_bajo(estado, &ctx.empresa, &hecho.cambios).await;

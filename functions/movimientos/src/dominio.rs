@@ -196,20 +196,19 @@ pub async fn eliminar_varios(estado: &Estado, ctx: &Ctx, ids: &[i32]) -> Result<
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "ELIMINAR",
-            entidad: "Movimiento",
-            entidad_id: None,
-            datos: Some(json!({
+        Evento::nuevo(
+            "ELIMINAR",
+            "Movimiento",
+            None,
+            json!({
                 "operacion": "BULK_DELETE",
                 "cantidad": cargados.len(),
                 "movimientos": cargados
                     .iter()
                     .map(|m| json!({"id": m.id, "tipo": m.tipo, "cantidad": m.cantidad, "productoId": m.producto_id}))
                     .collect::<Vec<_>>(),
-            })),
-            ip_defecto: None,
-        },
+            }),
+        ),
     )
     .await;
     Ok(encontrados)

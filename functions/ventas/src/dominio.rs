@@ -157,11 +157,11 @@ pub async fn cancelar(
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "ACTUALIZAR",
-            entidad: "Venta",
-            entidad_id: Some(v.id.to_string()),
-            datos: Some(json!({
+        Evento::nuevo(
+            "ACTUALIZAR",
+            "Venta",
+            Some(v.id.to_string()),
+            json!({
                 "antes": { "canceladaEn": null },
                 "despues": {
                     "canceladaEn": v.cancelada_en.as_ref().map(fecha),
@@ -169,9 +169,8 @@ pub async fn cancelar(
                     "motivoCancelacion": v.motivo_cancelacion,
                 },
                 "operacion": "CANCELAR_VENTA",
-            })),
-            ip_defecto: None,
-        },
+            }),
+        ),
     )
     .await;
     Ok(venta)

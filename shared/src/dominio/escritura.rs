@@ -180,6 +180,48 @@ impl Columnas {
     }
 }
 
+/// The parameters of `inventario.bloquear`: empresa, products, then the key's value, route,
+/// fingerprint and the user (all `None` without a key).
+fn params_bloqueo<'a>(
+    empresa: &'a &'a str,
+    productos: &'a Vec<i32>,
+    clave: &'a [Option<&'a str>; 4],
+) -> [(&'a (dyn ToSql + Sync), Type); 6] {
+    [
+        (empresa, Type::TEXT),
+        (productos, Type::INT4_ARRAY),
+        (&clave[0], Type::TEXT),
+        (&clave[1], Type::TEXT),
+        (&clave[2], Type::TEXT),
+        (&clave[3], Type::TEXT),
+    ]
+}
+
+/// The parameters of `inventario.vender`.
+fn params_venta<'a>(
+    empresa: &'a &'a str,
+    venta: &'a Venta<'a>,
+    col: &'a Columnas,
+    clave: &'a Option<&'a str>,
+    cotizacion: &'a Option<i32>,
+) -> [(&'a (dyn ToSql + Sync), Type); 13] {
+    [
+        (empresa, Type::TEXT),
+        (&venta.vendedor_id, Type::TEXT),
+        (&venta.cliente_id, Type::INT4),
+        (&venta.notas, Type::TEXT),
+        (&venta.total, Type::FLOAT8),
+        (&col.productos, Type::INT4_ARRAY),
+        (&col.cantidades, Type::INT8_ARRAY),
+        (&col.precios, Type::FLOAT8_ARRAY),
+        (&col.subtotales, Type::FLOAT8_ARRAY),
+        (&venta.nota_antes, Type::TEXT),
+        (&venta.nota_despues, Type::TEXT),
+        (clave, Type::TEXT),
+        (cotizacion, Type::INT4),
+    ]
+}
+
 fn leer_venta(v: Value, clave: Option<&Clave>) -> Result<Resultado<Vendida>, Error> {
     if v.get("repetida").and_then(Value::as_bool) == Some(true) {
         let clave = clave.ok_or_else(|| Error::Interno(anyhow::anyhow!("repetición sin clave")))?;
@@ -207,36 +249,16 @@ pub async fn vender(
 ) -> Result<Resultado<Vendida>, Error> {
     let empresa = ctx.empresa.as_str();
     let col = Columnas::de(venta.lineas);
-    let (valor, ruta, huella) = (
-        clave.map(Clave::valor),
+    let valor = clave.map(Clave::valor);
+    let datos_clave = [
+        valor,
         clave.map(Clave::ruta),
         clave.map(Clave::huella),
-    );
-    let usuario = ctx.usuario_id();
+        clave.map(|_| ctx.usuario_id()),
+    ];
     let sin_cotizacion: Option<i32> = None;
-    let bloqueo: [(&(dyn ToSql + Sync), Type); 6] = [
-        (&empresa, Type::TEXT),
-        (&col.productos, Type::INT4_ARRAY),
-        (&valor, Type::TEXT),
-        (&ruta, Type::TEXT),
-        (&huella, Type::TEXT),
-        (&usuario, Type::TEXT),
-    ];
-    let escritura: [(&(dyn ToSql + Sync), Type); 13] = [
-        (&empresa, Type::TEXT),
-        (&venta.vendedor_id, Type::TEXT),
-        (&venta.cliente_id, Type::INT4),
-        (&venta.notas, Type::TEXT),
-        (&venta.total, Type::FLOAT8),
-        (&col.productos, Type::INT4_ARRAY),
-        (&col.cantidades, Type::INT8_ARRAY),
-        (&col.precios, Type::FLOAT8_ARRAY),
-        (&col.subtotales, Type::FLOAT8_ARRAY),
-        (&venta.nota_antes, Type::TEXT),
-        (&venta.nota_despues, Type::TEXT),
-        (&valor, Type::TEXT),
-        (&sin_cotizacion, Type::INT4),
-    ];
+    let bloqueo = params_bloqueo(&empresa, &col.productos, &datos_clave);
+    let escritura = params_venta(&empresa, venta, &col, &valor, &sin_cotizacion);
     let cl: &tokio_postgres::Client = c;
     let r = en_tubo(vec![
         simple(cl, INICIO_TRANSACCION),
@@ -371,30 +393,10 @@ impl Conversion {
         let empresa = ctx.empresa.as_str();
         let col = Columnas::de(venta.lineas);
         let ninguno: Option<&str> = None;
+        let sin_clave = [None; 4];
         let cotizacion = Some(id);
-        let bloqueo: [(&(dyn ToSql + Sync), Type); 6] = [
-            (&empresa, Type::TEXT),
-            (&col.productos, Type::INT4_ARRAY),
-            (&ninguno, Type::TEXT),
-            (&ninguno, Type::TEXT),
-            (&ninguno, Type::TEXT),
-            (&ninguno, Type::TEXT),
-        ];
-        let escritura: [(&(dyn ToSql + Sync), Type); 13] = [
-            (&empresa, Type::TEXT),
-            (&venta.vendedor_id, Type::TEXT),
-            (&venta.cliente_id, Type::INT4),
-            (&venta.notas, Type::TEXT),
-            (&venta.total, Type::FLOAT8),
-            (&col.productos, Type::INT4_ARRAY),
-            (&col.cantidades, Type::INT8_ARRAY),
-            (&col.precios, Type::FLOAT8_ARRAY),
-            (&col.subtotales, Type::FLOAT8_ARRAY),
-            (&venta.nota_antes, Type::TEXT),
-            (&venta.nota_despues, Type::TEXT),
-            (&ninguno, Type::TEXT),
-            (&cotizacion, Type::INT4),
-        ];
+        let bloqueo = params_bloqueo(&empresa, &col.productos, &sin_clave);
+        let escritura = params_venta(&empresa, venta, &col, &ninguno, &cotizacion);
         let lectura: [(&(dyn ToSql + Sync), Type); 2] = [(&id, Type::INT4), (&empresa, Type::TEXT)];
         let cl = self.cliente();
         let mut pasos = vec![
@@ -485,18 +487,11 @@ pub async fn mover(
 ) -> Result<Resultado<Movido>, Error> {
     let empresa = ctx.empresa.as_str();
     let ids = vec![m.producto_id];
-    let ninguno: Option<&str> = None;
+    let sin_clave = [None; 4];
     let usuario = ctx.usuario_id();
     let ip = ctx.ip.as_deref().unwrap_or(ip_defecto);
     let tipo = m.tipo.as_str();
-    let bloqueo: [(&(dyn ToSql + Sync), Type); 6] = [
-        (&empresa, Type::TEXT),
-        (&ids, Type::INT4_ARRAY),
-        (&ninguno, Type::TEXT),
-        (&ninguno, Type::TEXT),
-        (&ninguno, Type::TEXT),
-        (&ninguno, Type::TEXT),
-    ];
+    let bloqueo = params_bloqueo(&empresa, &ids, &sin_clave);
     let escritura: [(&(dyn ToSql + Sync), Type); 7] = [
         (&empresa, Type::TEXT),
         (&m.producto_id, Type::INT4),
