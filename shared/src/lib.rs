@@ -21,4 +21,4 @@ pub use plataforma::{
 };
 
 // Domain.
-pub use dominio::{calendario, codigos, dinero, proveedor, reposicion, stock, ventas};
+pub use dominio::{calendario, codigos, dinero, escritura, proveedor, reposicion, stock, ventas};

@@ -55,18 +55,13 @@ pub const RUTAS: &[Ruta<R>] = &[
 ];
 
 pub async fn handle(estado: &Estado, req: Request) -> Response<Body> {
-    let p = match Peticion::abrir(estado, req, RUTAS).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    let res = match p.ruta {
-        R::Listar => listar(&p).await,
-        R::Crear => crear(&p).await,
-        R::Actualizar => actualizar(&p).await,
-        R::Eliminar => eliminar(&p).await,
-        R::EliminarVarias => eliminar_varias(&p).await,
-    };
-    p.cerrar(res)
+    shared::servir!(estado, req, RUTAS, |p| match p.ruta {
+        R::Listar => listar(p).await,
+        R::Crear => crear(p).await,
+        R::Actualizar => actualizar(p).await,
+        R::Eliminar => eliminar(p).await,
+        R::EliminarVarias => eliminar_varias(p).await,
+    })
 }
 
 /// GET: the one documented exception to the guard order — an inactive user gets 401

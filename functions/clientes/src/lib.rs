@@ -62,18 +62,13 @@ pub const RUTAS: &[Ruta<R>] = &[
 ];
 
 pub async fn handle(estado: &Estado, req: Request) -> Response<Body> {
-    let p = match Peticion::abrir(estado, req, RUTAS).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    let res = match p.ruta {
-        R::Listar => listar(&p).await,
-        R::Crear => crear(&p).await,
-        R::Obtener => obtener(&p).await,
-        R::Actualizar => actualizar(&p).await,
-        R::Historial => historial(&p).await,
-    };
-    p.cerrar(res)
+    shared::servir!(estado, req, RUTAS, |p| match p.ruta {
+        R::Listar => listar(p).await,
+        R::Crear => crear(p).await,
+        R::Obtener => obtener(p).await,
+        R::Actualizar => actualizar(p).await,
+        R::Historial => historial(p).await,
+    })
 }
 
 /// An optional text field (§4.9 Required): strings trimmed (JavaScript `trim`), blank or

@@ -17,10 +17,11 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use shared::auditoria::{self, Evento};
 use shared::db::{self, Consulta, Transaction, Type};
+use shared::escritura::{self, LineaEscrita, Rechazo};
 use shared::idempotencia::{self, Clave};
 use shared::json::{fecha, numero, ser_fecha, ser_fecha_opt, ser_numero};
 use shared::stock::{self, Producto};
-use shared::ventas::{self, LineaVenta, NuevaVenta};
+use shared::ventas;
 use shared::{Ctx, Error, Estado, Respuesta, dinero};
 
 use crate::entrada::NuevaCotizacion;
@@ -47,7 +48,7 @@ fn stock_insuficiente(nombre: &str, cantidad: i64, disponible: i64) -> Error {
     ))
 }
 
-fn stock_fisico_insuficiente(nombre: &str, cantidad: i32, hay: i32) -> Error {
+fn stock_fisico_insuficiente(nombre: &str, cantidad: i64, hay: i64) -> Error {
     Error::bad_request(format!(
         "Stock físico insuficiente para \"{nombre}\". Necesitas {cantidad}, hay {hay}."
     ))
@@ -287,11 +288,11 @@ pub async fn crear(
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "CREAR",
-            entidad: "Cotizacion",
-            entidad_id: Some(c.id.to_string()),
-            datos: Some(json!({
+        Evento::nuevo(
+            "CREAR",
+            "Cotizacion",
+            Some(c.id.to_string()),
+            json!({
                 "despues": {
                     "id": c.id,
                     "cliente": (!nueva.cliente.is_empty()).then_some(nueva.cliente.as_str()),
@@ -300,9 +301,8 @@ pub async fn crear(
                     "totalItems": creada.items.len(),
                     "notas": c.notas,
                 }
-            })),
-            ip_defecto: None,
-        },
+            }),
+        ),
     )
     .await;
     Respuesta::json(StatusCode::CREATED, &cuerpo)
@@ -478,17 +478,16 @@ pub async fn cancelar(
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "ACTUALIZAR",
-            entidad: "Cotizacion",
-            entidad_id: Some(id.to_string()),
-            datos: Some(json!({
+        Evento::nuevo(
+            "ACTUALIZAR",
+            "Cotizacion",
+            Some(id.to_string()),
+            json!({
                 "antes": {"estado": EstadoCotizacion::Pendiente},
                 "despues": {"estado": cotizacion.estado, "motivoCancelacion": cotizacion.motivo_cancelacion},
                 "operacion": "CANCELAR_COTIZACION",
-            })),
-            ip_defecto: None,
-        },
+            }),
+        ),
     )
     .await;
     Ok(cotizacion)
@@ -555,8 +554,9 @@ async fn cancelar_en_transaccion(
 
 /// The 200 body of the conversion: the sale scalars (no items) and the updated quote.
 #[derive(Serialize)]
-struct Conversion<'a> {
-    venta: &'a ventas::Venta,
+struct CuerpoConversion<'a> {
+    /// The sale's scalars (the body of `POST /api/ventas` without `items`).
+    venta: &'a Value,
     cotizacion: &'a Cotizacion,
 }
 
@@ -591,17 +591,16 @@ pub async fn convertir(
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "ACTUALIZAR",
-            entidad: "Cotizacion",
-            entidad_id: Some(id.to_string()),
-            datos: Some(json!({
+        Evento::nuevo(
+            "ACTUALIZAR",
+            "Cotizacion",
+            Some(id.to_string()),
+            json!({
                 "antes": {"estado": EstadoCotizacion::Pendiente},
                 "despues": {"estado": hecho.cotizacion.estado, "ventaId": hecho.venta_id},
                 "operacion": "CONVERTIR_COTIZACION",
-            })),
-            ip_defecto: None,
-        },
+            }),
+        ),
     )
     .await;
     stock::notificar_stock_bajo(estado, &ctx.empresa, &hecho.cambios).await;
@@ -614,131 +613,131 @@ async fn convertir_en_transaccion(
     id: i32,
     clave: Option<&Clave>,
 ) -> Result<Resultado<Convertida>, Error> {
-    let mut c = estado.pool.get().await?;
-    let tx = db::transaccion(&mut c).await?;
-    if let Some(r) = reclamar(&tx, ctx, clave).await? {
+    // Pipeline 1 (`shared::escritura::Conversion`): the key, then the quote row locked, and its
+    // lines. Expiry is judged at the moment of the check (after any wait for the lock), §1.9.
+    let sql_cotizacion = format!(
+        r#"SELECT {}, "validaHasta" <= (clock_timestamp() AT TIME ZONE 'UTC')
+           FROM "Cotizacion" WHERE "id" = $1 AND "empresaId" = $2 FOR UPDATE"#,
+        Cotizacion::COLUMNAS
+    );
+    let (mut conv, leida) = escritura::Conversion::abrir(
+        &estado.pool,
+        ctx,
+        clave,
+        id,
+        &sql_cotizacion,
+        r#"SELECT "productoId", "cantidad", "precioUnitario", "subtotal"
+           FROM "ItemCotizacion" WHERE "cotizacionId" = $1 ORDER BY "id""#,
+    )
+    .await?;
+    if let Some(r) = leida.repetida {
+        conv.deshacer().await?;
         return Ok(Resultado::Repetida(r));
     }
-    let empresa = ctx.empresa.as_str();
-    // Expiry is judged at the moment of the check (after any wait for the lock), §1.9.
-    let filas = tx
-        .consulta(
-            &format!(
-                r#"SELECT {}, "validaHasta" <= (clock_timestamp() AT TIME ZONE 'UTC')
-                   FROM "Cotizacion" WHERE "id" = $1 AND "empresaId" = $2 FOR UPDATE"#,
-                Cotizacion::COLUMNAS
-            ),
-            &[(&id, Type::INT4), (&empresa, Type::TEXT)],
-        )
-        .await?;
-    let Some(f) = filas.first() else {
-        return Err(Error::not_found(NO_ENCONTRADA));
-    };
-    let cotizacion = Cotizacion::from_row(f, 0)?;
-    let vencida: bool = f.get(Cotizacion::N);
-    match cotizacion.estado {
-        EstadoCotizacion::Convertida => return Err(Error::conflict(YA_CONVERTIDA)),
-        EstadoCotizacion::Cancelada => return Err(Error::conflict(YA_CANCELADA)),
-        EstadoCotizacion::Pendiente => {}
-    }
-    if vencida {
-        return Err(Error::bad_request(VENCIDA));
-    }
-    if !ctx.es_admin() && cotizacion.vendedor_id.as_deref() != Some(ctx.usuario_id()) {
-        return Err(Error::forbidden(CONVERTIR_AJENA));
-    }
-    let items: Vec<(i32, i32, f64, f64)> = tx
-        .consulta(
-            r#"SELECT "productoId", "cantidad", "precioUnitario", "subtotal"
-               FROM "ItemCotizacion" WHERE "cotizacionId" = $1 ORDER BY "id""#,
-            &[(&id, Type::INT4)],
-        )
-        .await?
-        .iter()
-        .map(|f| (f.get(0), f.get(1), f.get(2), f.get(3)))
-        .collect();
-    let ids: Vec<i32> = items.iter().map(|i| i.0).collect();
-    let mut productos: HashMap<i32, Producto> = stock::bloquear_productos(&tx, &ctx.empresa, &ids)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    // Physical stock only (§3.2): this quote's own reservation is what is being consumed. A
-    // product repeated on two lines (possible only in rows written outside the API) is checked
-    // against what the earlier line left.
-    let mut lineas = Vec::with_capacity(items.len());
-    for (producto_id, cantidad, precio, subtotal) in items {
-        let p = productos.get_mut(&producto_id).ok_or_else(|| {
-            Error::Interno(anyhow::anyhow!(
-                "producto {producto_id} de la cotización {id} fuera de la empresa"
-            ))
-        })?;
-        if cantidad > p.cantidad {
-            return Err(stock_fisico_insuficiente(&p.nombre, cantidad, p.cantidad));
+    let rechazo = match leida.cotizacion.first() {
+        None => Some(Error::not_found(NO_ENCONTRADA)),
+        Some(f) => {
+            let cotizacion = Cotizacion::from_row(f, 0)?;
+            let vencida: bool = f.get(Cotizacion::N);
+            match cotizacion.estado {
+                EstadoCotizacion::Convertida => Some(Error::conflict(YA_CONVERTIDA)),
+                EstadoCotizacion::Cancelada => Some(Error::conflict(YA_CANCELADA)),
+                EstadoCotizacion::Pendiente if vencida => Some(Error::bad_request(VENCIDA)),
+                EstadoCotizacion::Pendiente
+                    if !ctx.es_admin()
+                        && cotizacion.vendedor_id.as_deref() != Some(ctx.usuario_id()) =>
+                {
+                    Some(Error::forbidden(CONVERTIR_AJENA))
+                }
+                EstadoCotizacion::Pendiente => None,
+            }
         }
-        lineas.push(LineaVenta::con_precio(
-            p.clone(),
-            cantidad,
-            precio,
-            subtotal,
-        ));
-        p.cantidad -= cantidad;
+    };
+    if let Some(e) = rechazo {
+        conv.deshacer().await?;
+        return Err(e);
     }
+    let cotizacion = Cotizacion::from_row(&leida.cotizacion[0], 0)?;
+    // Quoted prices are frozen (§4.7): price and subtotal copied 1:1 from the lines.
+    let lineas: Vec<LineaEscrita> = leida
+        .lineas
+        .iter()
+        .map(|f| LineaEscrita {
+            producto_id: f.get(0),
+            cantidad: i64::from(f.get::<_, i32>(1)),
+            precio_unitario: f.get(2),
+            subtotal: f.get(3),
+        })
+        .collect();
     let notas = match cotizacion.notas.as_deref() {
         Some(n) => format!("Venta convertida desde cotización #{id} — {n}"),
         None => format!("Venta convertida desde cotización #{id}"),
     };
-    let (venta, cambios) = ventas::insertar_venta(
-        &tx,
-        ctx,
-        &NuevaVenta {
-            vendedor_id: cotizacion
-                .vendedor_id
-                .as_deref()
-                .unwrap_or(ctx.usuario_id()),
-            cliente_id: cotizacion.cliente_id,
-            notas: Some(&notas),
-        },
-        &lineas,
-        |venta_id| format!("Venta #{venta_id} (cotización #{id})"),
-    )
-    .await?;
-    let filas = tx
-        .consulta(
-            &format!(
-                r#"UPDATE "Cotizacion"
-                   SET "estado" = 'CONVERTIDA', "ventaId" = $3, "convertidaEn" = now() AT TIME ZONE 'UTC'
-                   WHERE "id" = $1 AND "empresaId" = $2 AND "estado" = 'PENDIENTE'
-                   RETURNING {}"#,
-                Cotizacion::COLUMNAS
-            ),
-            &[
-                (&id, Type::INT4),
-                (&empresa, Type::TEXT),
-                (&venta.venta.id, Type::INT4),
-            ],
-        )
-        .await?;
-    // Unreachable while the row lock above is held; kept as the documented race answer.
-    let Some(f) = filas.first() else {
-        return Err(Error::conflict(YA_CONVERTIDA));
+    let nota_despues = format!(" (cotización #{id})");
+    let venta = escritura::Venta {
+        vendedor_id: cotizacion
+            .vendedor_id
+            .as_deref()
+            .unwrap_or(ctx.usuario_id()),
+        cliente_id: cotizacion.cliente_id,
+        notas: Some(&notas),
+        total: ventas::total_escrito(&lineas),
+        lineas: &lineas,
+        nota_antes: "Venta #",
+        nota_despues: &nota_despues,
     };
-    let cotizacion = Cotizacion::from_row(f, 0)?;
-    let cuerpo = serde_json::to_value(Conversion {
-        venta: &venta.venta,
+    // Pipeline 2: products locked, physical stock checked (this quote's own reservation is what
+    // is being consumed), sale written, quote flipped and read back; COMMIT when no key.
+    let sql_releer = format!(
+        r#"SELECT {} FROM "Cotizacion" WHERE "id" = $1 AND "empresaId" = $2"#,
+        Cotizacion::COLUMNAS
+    );
+    let (vendida, fila) = match conv
+        .vender(ctx, id, &venta, &sql_releer, clave.is_none())
+        .await?
+    {
+        escritura::Resultado::Hecho(v) => v,
+        escritura::Resultado::Rechazado(Rechazo::StockInsuficiente {
+            nombre,
+            solicitado,
+            disponible,
+            ..
+        }) => return Err(stock_fisico_insuficiente(&nombre, solicitado, disponible)),
+        // Unreachable while the quote lock is held; kept as the documented race answer.
+        escritura::Resultado::Rechazado(Rechazo::CotizacionNoPendiente) => {
+            return Err(Error::conflict(YA_CONVERTIDA));
+        }
+        escritura::Resultado::Rechazado(Rechazo::ProductoNoEncontrado(p)) => {
+            return Err(Error::Interno(anyhow::anyhow!(
+                "producto {p} de la cotización {id} fuera de la empresa"
+            )));
+        }
+        escritura::Resultado::Repetido(r) => return Ok(Resultado::Repetida(r)),
+    };
+    let cotizacion = Cotizacion::from_row(&fila, 0)?;
+    let mut venta = vendida.cuerpo;
+    if let Some(o) = venta.as_object_mut() {
+        o.remove("items");
+    }
+    let venta_id = venta["id"]
+        .as_i64()
+        .and_then(|v| i32::try_from(v).ok())
+        .ok_or_else(|| Error::Interno(anyhow::anyhow!("venta sin id")))?;
+    let cuerpo = serde_json::to_value(CuerpoConversion {
+        venta: &venta,
         cotizacion: &cotizacion,
     })
     .map_err(|e| Error::Interno(e.into()))?;
+    // Pipeline 3 (with a key): the response stored under it, then COMMIT.
     if let Some(clave) = clave {
-        idempotencia::guardar(&tx, ctx, clave, StatusCode::OK, &cuerpo).await?;
+        conv.guardar(ctx, clave, StatusCode::OK, &cuerpo).await?;
     }
-    tx.commit().await?;
     Ok(Resultado::Hecha {
         cuerpo,
         datos: Convertida {
-            venta_id: venta.venta.id,
+            venta_id,
             cotizacion,
-            cambios,
+            cambios: vendida.cambios,
         },
     })
 }

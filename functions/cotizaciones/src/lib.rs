@@ -54,17 +54,12 @@ pub const RUTAS: &[Ruta<R>] = &[
 ];
 
 pub async fn handle(estado: &Estado, req: Request) -> Response<Body> {
-    let p = match Peticion::abrir(estado, req, RUTAS).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    let res = match p.ruta {
-        R::Listar => listar(&p).await,
-        R::Crear => crear(&p).await,
-        R::Cancelar => cancelar(&p).await,
-        R::Convertir => convertir(&p).await,
-    };
-    p.cerrar(res)
+    shared::servir!(estado, req, RUTAS, |p| match p.ruta {
+        R::Listar => listar(p).await,
+        R::Crear => crear(p).await,
+        R::Cancelar => cancelar(p).await,
+        R::Convertir => convertir(p).await,
+    })
 }
 
 /// G1–G4 of family A (sales.md §1.2, Required uniformly on the four routes).

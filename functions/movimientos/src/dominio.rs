@@ -1,15 +1,16 @@
 //! Ledger rules of movimientos.md §3–§6. A manual movement locks its product (the one lock order
 //! of `shared::stock`), checks availability against the locked stock minus live reservations,
-//! and writes stock, movement and audit row in one transaction, so concurrent exits serialise on
-//! the row and can never take the stock below zero. Bulk delete removes manual rows only and
+//! and writes stock, movement and audit row in one transaction (`shared::escritura::mover`), so
+//! concurrent exits serialise on the row and can never take the stock below zero. Bulk delete removes manual rows only and
 //! never adjusts stock (§2.2, §6).
 
 use deadpool_postgres::Pool;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use shared::auditoria::{self, Evento};
 use shared::db::{self, Consulta, Type};
-use shared::stock::{self, Movimiento, NuevoMovimiento, Producto, TipoMovimiento};
+use shared::escritura::{self, Rechazo, Resultado};
+use shared::stock::{self, Movimiento, Producto, TipoMovimiento};
 use shared::{Ctx, Error, Estado};
 
 const PRODUCTO_NO_ENCONTRADO: &str = "Producto no encontrado o no pertenece a la empresa";
@@ -91,104 +92,49 @@ pub async fn listar(
     })
 }
 
-pub struct Nuevo<'a> {
-    pub tipo: TipoMovimiento,
-    pub producto_id: i32,
-    pub cantidad: i32,
-    pub notas: Option<&'a str>,
-}
-
-/// §5.3: lock → availability (exits) → stock and movement → audit row, all in one transaction;
-/// `STOCK_BAJO` after the commit (§5.4).
+/// §5.3: lock → availability (exits) → stock, movement and audit row (platform.md §8.3: in the
+/// transaction, ip fallback `''`), one pipelined round trip through `shared::escritura`;
+/// `STOCK_BAJO` after the commit (§5.4). Returns the body: the movement with its product.
 pub async fn crear(
     estado: &Estado,
     ctx: &Ctx,
-    n: &Nuevo<'_>,
-) -> Result<MovimientoConProducto, Error> {
-    let mut c = estado.pool.get().await?;
-    let tx = db::transaccion(&mut c).await?;
-    let producto = stock::bloquear_productos(&tx, &ctx.empresa, &[n.producto_id])
-        .await?
-        .pop()
-        .ok_or_else(|| Error::not_found(PRODUCTO_NO_ENCONTRADO))?;
-    // With the row locked, no other exit, sale or quote of this product runs until the commit,
-    // so the stock and the reservations read here are the ones the update applies to.
-    let disponible = match n.tipo {
-        TipoMovimiento::Entrada => None,
-        TipoMovimiento::Salida => {
-            let reservado = stock::reservado(&tx, &ctx.empresa, &[producto.id])
-                .await?
-                .get(&producto.id)
-                .copied()
-                .unwrap_or(0);
-            Some(stock::disponible(producto.cantidad, reservado))
+    m: &escritura::Movimiento<'_>,
+) -> Result<Value, Error> {
+    let c = estado.pool.get().await?;
+    let movido = match db::reintentar_una_vez(|| escritura::mover(&c, ctx, m, "")).await? {
+        Resultado::Hecho(movido) => movido,
+        Resultado::Rechazado(Rechazo::StockInsuficiente {
+            nombre,
+            solicitado,
+            disponible,
+            ..
+        }) => return Err(stock::stock_insuficiente(&nombre, solicitado, disponible)),
+        Resultado::Rechazado(Rechazo::ProductoNoEncontrado(_)) => {
+            return Err(Error::not_found(PRODUCTO_NO_ENCONTRADO));
+        }
+        Resultado::Rechazado(r) => {
+            return Err(Error::Interno(anyhow::anyhow!(
+                "movimiento rechazado: {r:?}"
+            )));
+        }
+        Resultado::Repetido(_) => {
+            return Err(Error::Interno(anyhow::anyhow!(
+                "movimiento sin clave repetido"
+            )));
         }
     };
-    if let Some(d) = disponible
-        && i64::from(n.cantidad) > d
-    {
-        return Err(stock::stock_insuficiente(
-            &producto.nombre,
-            n.cantidad.into(),
-            d,
-        ));
-    }
-    let aplicado = stock::aplicar_movimiento(
-        &tx,
-        &ctx.empresa,
-        &NuevoMovimiento {
-            producto_id: producto.id,
-            tipo: n.tipo,
-            cantidad: n.cantidad,
-            notas: n.notas,
-            venta_id: None,
-            orden_compra_id: None,
-        },
-    )
-    .await?;
-    // `None` is the conditional update / CHECK refusing a negative stock: unreachable after the
-    // check above, kept as a second wall with the same answer.
-    let Some((movimiento, cambio)) = aplicado else {
-        return Err(match disponible {
-            Some(d) => stock::stock_insuficiente(&producto.nombre, n.cantidad.into(), d),
-            None => Error::Interno(anyhow::anyhow!(
-                "entrada rechazada por la condición de stock"
-            )),
-        });
-    };
-    let creado = MovimientoConProducto {
-        movimiento,
-        producto: Producto {
-            cantidad: cambio.despues,
-            ..producto
-        },
-    };
-    // §5.3 step 6 / platform.md §8.3: in tx, ip fallback `''`.
-    auditoria::registrar_en(
-        &tx,
-        ctx,
-        &Evento {
-            accion: "CREAR",
-            entidad: "Movimiento",
-            entidad_id: Some(creado.movimiento.id.to_string()),
-            datos: Some(json!({ "despues": creado })),
-            ip_defecto: Some(""),
-        },
-    )
-    .await?;
-    tx.commit().await?;
     drop(c);
     tracing::info!(
-        movimiento_id = creado.movimiento.id,
-        producto_id = creado.producto.id,
-        tipo = n.tipo.as_str(),
-        cantidad = n.cantidad,
+        movimiento_id = movido.cuerpo["id"].as_i64(),
+        producto_id = m.producto_id,
+        tipo = m.tipo.as_str(),
+        cantidad = m.cantidad,
         "movimiento creado"
     );
-    if n.tipo == TipoMovimiento::Salida {
-        stock::notificar_stock_bajo(estado, &ctx.empresa, &[cambio]).await;
+    if m.tipo == TipoMovimiento::Salida {
+        stock::notificar_stock_bajo(estado, &ctx.empresa, &[movido.cambio]).await;
     }
-    Ok(creado)
+    Ok(movido.cuerpo)
 }
 
 struct Cargado {
@@ -250,20 +196,19 @@ pub async fn eliminar_varios(estado: &Estado, ctx: &Ctx, ids: &[i32]) -> Result<
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "ELIMINAR",
-            entidad: "Movimiento",
-            entidad_id: None,
-            datos: Some(json!({
+        Evento::nuevo(
+            "ELIMINAR",
+            "Movimiento",
+            None,
+            json!({
                 "operacion": "BULK_DELETE",
                 "cantidad": cargados.len(),
                 "movimientos": cargados
                     .iter()
                     .map(|m| json!({"id": m.id, "tipo": m.tipo, "cantidad": m.cantidad, "productoId": m.producto_id}))
                     .collect::<Vec<_>>(),
-            })),
-            ip_defecto: None,
-        },
+            }),
+        ),
     )
     .await;
     Ok(encontrados)

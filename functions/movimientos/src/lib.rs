@@ -49,16 +49,11 @@ pub const RUTAS: &[Ruta<R>] = &[
 ];
 
 pub async fn handle(estado: &Estado, req: Request) -> Response<Body> {
-    let p = match Peticion::abrir(estado, req, RUTAS).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    let res = match p.ruta {
-        R::Listar => listar(&p).await,
-        R::Crear => crear(&p).await,
-        R::EliminarVarios => eliminar_varios(&p).await,
-    };
-    p.cerrar(res)
+    shared::servir!(estado, req, RUTAS, |p| match p.ruta {
+        R::Listar => listar(p).await,
+        R::Crear => crear(p).await,
+        R::EliminarVarios => eliminar_varios(p).await,
+    })
 }
 
 /// §4: any active user of the tenant.
@@ -91,7 +86,7 @@ async fn crear(p: &Peticion<'_, R>) -> Result<Respuesta, Error> {
     let notas = campo(&cuerpo, "notas")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty());
-    let nuevo = dominio::Nuevo {
+    let nuevo = shared::escritura::Movimiento {
         tipo,
         producto_id,
         cantidad,

@@ -83,21 +83,16 @@ pub const RUTAS: &[Ruta<R>] = &[
 ];
 
 pub async fn handle(estado: &Estado, req: Request) -> Response<Body> {
-    let p = match Peticion::abrir(estado, req, RUTAS).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    let res = match p.ruta {
-        R::Listar => listar(&p).await,
-        R::Crear => crear(&p).await,
-        R::Obtener => obtener(&p).await,
-        R::Recibir => recibir(&p).await,
-        R::Cancelar => cancelar(&p).await,
-        R::Pdf => pdf(&p).await,
-        R::Sugerencias => sugerencias(&p).await,
-        R::CrearDesdeSugerencias => crear_desde_sugerencias(&p).await,
-    };
-    p.cerrar(res)
+    shared::servir!(estado, req, RUTAS, |p| match p.ruta {
+        R::Listar => listar(p).await,
+        R::Crear => crear(p).await,
+        R::Obtener => obtener(p).await,
+        R::Recibir => recibir(p).await,
+        R::Cancelar => cancelar(p).await,
+        R::Pdf => pdf(p).await,
+        R::Sugerencias => sugerencias(p).await,
+        R::CrearDesdeSugerencias => crear_desde_sugerencias(p).await,
+    })
 }
 
 async fn listar(p: &Peticion<'_, R>) -> Result<Respuesta, Error> {

@@ -7,7 +7,7 @@ mod importar;
 
 use http::Method;
 use lambda_http::{Body, Request, Response};
-use shared::{Estado, Peticion, Ruta};
+use shared::{Estado, Ruta};
 
 #[derive(Clone, Copy, Debug)]
 pub enum R {
@@ -108,22 +108,17 @@ pub const RUTAS: &[Ruta<R>] = &[
 ];
 
 pub async fn handle(estado: &Estado, req: Request) -> Response<Body> {
-    let p = match Peticion::abrir(estado, req, RUTAS).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    let res = match p.ruta {
-        R::Listar => catalogo::listar(&p).await,
-        R::Crear => catalogo::crear(&p).await,
-        R::Obtener => catalogo::obtener(&p).await,
-        R::Actualizar => catalogo::actualizar(&p).await,
-        R::Eliminar => catalogo::eliminar(&p).await,
-        R::EliminarVarios => catalogo::eliminar_varios(&p).await,
-        R::SugerirCodigo => catalogo::sugerir_codigo(&p).await,
-        R::HistorialPrecios => catalogo::historial_precios(&p).await,
-        R::Inventario => catalogo::inventario(&p).await,
-        R::Importar => importar::importar(&p).await,
-        R::Plantilla => importar::plantilla(&p).await,
-    };
-    p.cerrar(res)
+    shared::servir!(estado, req, RUTAS, |p| match p.ruta {
+        R::Listar => catalogo::listar(p).await,
+        R::Crear => catalogo::crear(p).await,
+        R::Obtener => catalogo::obtener(p).await,
+        R::Actualizar => catalogo::actualizar(p).await,
+        R::Eliminar => catalogo::eliminar(p).await,
+        R::EliminarVarios => catalogo::eliminar_varios(p).await,
+        R::SugerirCodigo => catalogo::sugerir_codigo(p).await,
+        R::HistorialPrecios => catalogo::historial_precios(p).await,
+        R::Inventario => catalogo::inventario(p).await,
+        R::Importar => importar::importar(p).await,
+        R::Plantilla => importar::plantilla(p).await,
+    })
 }

@@ -57,18 +57,13 @@ pub const RUTAS: &[Ruta<R>] = &[
 ];
 
 pub async fn handle(estado: &Estado, req: Request) -> Response<Body> {
-    let p = match Peticion::abrir(estado, req, RUTAS).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    let res = match p.ruta {
-        R::Listar => listar(&p).await,
-        R::Crear => crear(&p).await,
-        R::Obtener => obtener(&p).await,
-        R::Actualizar => actualizar(&p).await,
-        R::Eliminar => eliminar(&p).await,
-    };
-    p.cerrar(res)
+    shared::servir!(estado, req, RUTAS, |p| match p.ruta {
+        R::Listar => listar(p).await,
+        R::Crear => crear(p).await,
+        R::Obtener => obtener(p).await,
+        R::Actualizar => actualizar(p).await,
+        R::Eliminar => eliminar(p).await,
+    })
 }
 
 /// §4.2: a string trimmed (JavaScript `trim`), blank or any non-string → `None`.

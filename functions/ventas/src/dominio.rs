@@ -13,10 +13,11 @@ use serde_json::{Value, json};
 use shared::auditoria::{self, Evento};
 use shared::calendario::{ahora_ms, mismo_dia_en_bogota};
 use shared::db::{self, Consulta, Type};
-use shared::idempotencia::{self, Clave};
-use shared::json::{fecha, numero};
-use shared::stock::{self, CambioStock, NuevoMovimiento, Producto, TipoMovimiento};
-use shared::ventas::{self, ItemVenta, LineaVenta, NuevaVenta, ProductoDeItem, Venta, VentaCreada};
+use shared::escritura::{self, LineaEscrita, Rechazo, Resultado};
+use shared::idempotencia::Clave;
+use shared::json::fecha;
+use shared::stock::{self, NuevoMovimiento, Producto, TipoMovimiento};
+use shared::ventas::{self, ItemVenta, ProductoDeItem, Venta, VentaCreada};
 use shared::{Ctx, Error, Estado, Respuesta};
 use tracing::instrument;
 
@@ -32,141 +33,94 @@ fn producto_no_encontrado(id: i32) -> Error {
     ))
 }
 
-enum Creacion {
-    /// The same `Idempotency-Key` and body already committed: its stored response.
-    Repetida(Respuesta),
-    Nueva {
-        venta: VentaCreada,
-        cuerpo: Value,
-        cambios: Vec<CambioStock>,
-    },
-}
-
-/// §4.2: the sale, then (after the commit) its audit row and the `STOCK_BAJO` crossings.
+/// §4.2: prices read without a lock, then the one-round-trip locked write of
+/// `shared::escritura` (retried once on a deadlock), then (after the commit) the audit row and
+/// the `STOCK_BAJO` crossings.
 pub async fn crear(
     estado: &Estado,
     ctx: &Ctx,
     pedido: &entrada::NuevaVenta,
     clave: Option<&Clave>,
 ) -> Result<Respuesta, Error> {
-    let (venta, cuerpo, cambios) =
-        match db::reintentar_una_vez(|| crear_en_transaccion(estado, ctx, pedido, clave)).await? {
-            Creacion::Repetida(r) => return Ok(r),
-            Creacion::Nueva {
-                venta,
-                cuerpo,
-                cambios,
-            } => (venta, cuerpo, cambios),
-        };
+    let c = estado.pool.get().await?;
+    let ids: Vec<i32> = pedido.lineas.iter().map(|l| l.producto_id).collect();
+    let precios = ventas::precios(&c, &ctx.empresa, &ids).await?;
+    // A line whose product is not the empresa's is written with price 0 here and refused under
+    // the lock (in line order, so an earlier line's stock 400 still comes first).
+    let lineas: Vec<LineaEscrita> = pedido
+        .lineas
+        .iter()
+        .map(|l| ventas::linea_a_precio(l, precios.get(&l.producto_id).copied()))
+        .collect();
+    let total = ventas::total_escrito(&lineas);
+    let notas = pedido.notas.as_deref();
+    let nota_despues = notas.map(|n| format!(" — {n}")).unwrap_or_default();
+    let venta = escritura::Venta {
+        vendedor_id: ctx.usuario_id(),
+        cliente_id: None,
+        notas,
+        total,
+        lineas: &lineas,
+        nota_antes: "Venta #",
+        nota_despues: &nota_despues,
+    };
+    let vendida = match db::reintentar_una_vez(|| escritura::vender(&c, ctx, &venta, clave)).await?
+    {
+        Resultado::Hecho(v) => v,
+        Resultado::Repetido(r) => return Ok(r),
+        Resultado::Rechazado(Rechazo::ProductoNoEncontrado(id)) => {
+            return Err(producto_no_encontrado(id));
+        }
+        Resultado::Rechazado(Rechazo::StockInsuficiente {
+            nombre,
+            solicitado,
+            disponible,
+            ..
+        }) => return Err(stock::stock_insuficiente(&nombre, solicitado, disponible)),
+        Resultado::Rechazado(r) => {
+            return Err(Error::Interno(anyhow::anyhow!("venta rechazada: {r:?}")));
+        }
+    };
+    drop(c);
+    let cuerpo = vendida.cuerpo;
     tracing::info!(
-        venta_id = venta.venta.id,
-        total = venta.venta.total,
-        lineas = venta.items.len(),
+        venta_id = cuerpo["id"].as_i64(),
+        lineas = lineas.len(),
         "venta creada"
     );
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "CREAR",
-            entidad: "Venta",
-            entidad_id: Some(venta.venta.id.to_string()),
-            datos: Some(datos_auditoria_crear(&venta)),
-            ip_defecto: None,
-        },
+        Evento::nuevo(
+            "CREAR",
+            "Venta",
+            cuerpo["id"].as_i64().map(|id| id.to_string()),
+            datos_auditoria_crear(&cuerpo),
+        ),
     )
     .await;
-    stock::notificar_stock_bajo(estado, &ctx.empresa, &cambios).await;
+    stock::notificar_stock_bajo(estado, &ctx.empresa, &vendida.cambios).await;
     Respuesta::json(StatusCode::CREATED, &cuerpo)
 }
 
-#[instrument(skip_all)]
-async fn crear_en_transaccion(
-    estado: &Estado,
-    ctx: &Ctx,
-    pedido: &entrada::NuevaVenta,
-    clave: Option<&Clave>,
-) -> Result<Creacion, Error> {
-    let mut c = estado.pool.get().await?;
-    let tx = db::transaccion(&mut c).await?;
-    // Lock order 1: the idempotency key. A concurrent request with the same key waits here until
-    // this transaction ends, then replays what it stored.
-    if let Some(clave) = clave
-        && let Some(guardada) = idempotencia::reclamar(&tx, ctx, clave).await?
-    {
-        return Ok(Creacion::Repetida(guardada));
-    }
-    // Lock order 3 (a new sale has no parent row): the products, ascending. Everything read from
-    // here on (stock, reservations) cannot change until the commit, except quotes' expiry.
-    let ids: Vec<i32> = pedido.lineas.iter().map(|l| l.producto_id).collect();
-    let mut productos: HashMap<i32, Producto> = stock::bloquear_productos(&tx, &ctx.empresa, &ids)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    let reservas = stock::reservado(&tx, &ctx.empresa, &ids).await?;
-    let mut lineas = Vec::with_capacity(pedido.lineas.len());
-    for l in &pedido.lineas {
-        let producto = productos
-            .remove(&l.producto_id)
-            .ok_or_else(|| producto_no_encontrado(l.producto_id))?;
-        let reservado = reservas.get(&producto.id).copied().unwrap_or(0);
-        let disponible = stock::disponible(producto.cantidad, reservado);
-        if l.cantidad > disponible {
-            return Err(stock::stock_insuficiente(
-                &producto.nombre,
-                l.cantidad,
-                disponible,
-            ));
-        }
-        // `cantidad ≤ disponible ≤ i32::MAX`, so it fits.
-        let cantidad = i32::try_from(l.cantidad).map_err(|e| Error::Interno(e.into()))?;
-        lineas.push(LineaVenta::a_precio_actual(producto, cantidad));
-    }
-    let notas = pedido.notas.as_deref();
-    let (venta, cambios) = ventas::insertar_venta(
-        &tx,
-        ctx,
-        &NuevaVenta {
-            vendedor_id: ctx.usuario_id(),
-            cliente_id: None,
-            notas,
-        },
-        &lineas,
-        |id| match notas {
-            Some(n) => format!("Venta #{id} — {n}"),
-            None => format!("Venta #{id}"),
-        },
-    )
-    .await?;
-    let cuerpo = serde_json::to_value(&venta).map_err(|e| Error::Interno(e.into()))?;
-    if let Some(clave) = clave {
-        idempotencia::guardar(&tx, ctx, clave, StatusCode::CREATED, &cuerpo).await?;
-    }
-    tx.commit().await?;
-    Ok(Creacion::Nueva {
-        venta,
-        cuerpo,
-        cambios,
-    })
-}
-
-/// platform.md §8.3: `{despues: {id, total, totalItems, totalUnidades, notas, items: [...]}}`.
-fn datos_auditoria_crear(v: &VentaCreada) -> Value {
-    let unidades: i64 = v.items.iter().map(|i| i64::from(i.cantidad)).sum();
+/// platform.md §8.3: `{despues: {id, total, totalItems, totalUnidades, notas, items: [...]}}`,
+/// read off the response body (`POST /api/ventas`'s JSON).
+fn datos_auditoria_crear(v: &Value) -> Value {
+    let items = v["items"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let unidades: i64 = items.iter().filter_map(|i| i["cantidad"].as_i64()).sum();
     json!({
         "despues": {
-            "id": v.venta.id,
-            "total": numero(v.venta.total),
-            "totalItems": v.items.len(),
+            "id": v["id"],
+            "total": v["total"],
+            "totalItems": items.len(),
             "totalUnidades": unidades,
-            "notas": v.venta.notas,
-            "items": v.items.iter().map(|i| json!({
-                "productoId": i.producto_id,
-                "nombre": i.producto.nombre,
-                "codigo": i.producto.codigo,
-                "cantidad": i.cantidad,
-                "precioUnitario": numero(i.precio_unitario),
+            "notas": v["notas"],
+            "items": items.iter().map(|i| json!({
+                "productoId": i["productoId"],
+                "nombre": i["producto"]["nombre"],
+                "codigo": i["producto"]["codigo"],
+                "cantidad": i["cantidad"],
+                "precioUnitario": i["precioUnitario"],
             })).collect::<Vec<_>>(),
         }
     })
@@ -203,11 +157,11 @@ pub async fn cancelar(
     auditoria::registrar(
         estado,
         ctx,
-        Evento {
-            accion: "ACTUALIZAR",
-            entidad: "Venta",
-            entidad_id: Some(v.id.to_string()),
-            datos: Some(json!({
+        Evento::nuevo(
+            "ACTUALIZAR",
+            "Venta",
+            Some(v.id.to_string()),
+            json!({
                 "antes": { "canceladaEn": null },
                 "despues": {
                     "canceladaEn": v.cancelada_en.as_ref().map(fecha),
@@ -215,9 +169,8 @@ pub async fn cancelar(
                     "motivoCancelacion": v.motivo_cancelacion,
                 },
                 "operacion": "CANCELAR_VENTA",
-            })),
-            ip_defecto: None,
-        },
+            }),
+        ),
     )
     .await;
     Ok(venta)

@@ -38,15 +38,10 @@ pub const RUTAS: &[Ruta<R>] = &[
 ];
 
 pub async fn handle(estado: &Estado, req: Request) -> Response<Body> {
-    let p = match Peticion::abrir(estado, req, RUTAS).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    let res = match p.ruta {
-        R::Crear => crear(&p).await,
-        R::Cancelar => cancelar(&p).await,
-    };
-    p.cerrar(res)
+    shared::servir!(estado, req, RUTAS, |p| match p.ruta {
+        R::Crear => crear(p).await,
+        R::Cancelar => cancelar(p).await,
+    })
 }
 
 /// §4.2: family A (admin or `REALIZAR_VENTAS`, G2 for everyone), optional `Idempotency-Key`,

@@ -41,14 +41,9 @@ pub async fn handle(estado: &Estado, req: Request) -> Response<Body> {
 
 /// [`handle`] with an injected clock (Unix ms), for the freshness window and the JWKS cache.
 pub async fn handle_con_reloj(estado: &Estado, req: Request, ahora_ms: i64) -> Response<Body> {
-    let p = match Peticion::abrir(estado, req, RUTAS).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    let res = match p.ruta {
-        R::Neon => neon(&p, ahora_ms).await,
-    };
-    p.cerrar(res)
+    shared::servir!(estado, req, RUTAS, |p| match p.ruta {
+        R::Neon => neon(p, ahora_ms).await,
+    })
 }
 
 async fn neon(p: &Peticion<'_, R>, ahora_ms: i64) -> Result<Respuesta, Error> {

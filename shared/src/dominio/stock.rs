@@ -4,15 +4,16 @@
 //! **Lock order** (the one order of the whole codebase, so concurrent sales, conversions,
 //! receipts and movements cannot deadlock): first the request's idempotency key when it has one
 //! (`shared::idempotencia::reclamar`), then the parent document row (venta, cotizacion, orden de
-//! compra) when there is one, then the `"Producto"` rows ascending by id, all through
-//! [`bloquear_productos`]. Stock changes are `cantidad = cantidad ± n` with a condition, in the
+//! compra) when there is one, then the `"Producto"` rows ascending by id, through
+//! [`bloquear_productos`] or `inventario.bloquear` (the pipelined path of
+//! `crate::dominio::escritura`, which takes key and products in one statement). Stock changes are `cantidad = cantidad ± n` with a condition, in the
 //! same transaction as the movement row; the CHECK `"Producto_cantidad_no_negativa"`
 //! (migration V3) is the second wall.
 
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio_postgres::error::SqlState;
 
 use crate::plataforma::Estado;
@@ -120,7 +121,9 @@ pub async fn bloquear_productos(
 }
 
 /// Units reserved by reserving quotes (sales.md §3.1: `PENDIENTE` and `validaHasta > now`, the
-/// transaction's clock, every quote of the empresa) per product.
+/// transaction's clock, every quote of the empresa) per product: `inventario.reservas`
+/// (migration V6), the one definition, also read by the write statements of
+/// `crate::dominio::escritura`.
 pub async fn reservado(
     tx: &impl Consulta,
     empresa: &EmpresaId,
@@ -128,11 +131,7 @@ pub async fn reservado(
 ) -> Result<HashMap<i32, i64>, Error> {
     let filas = tx
         .consulta(
-            r#"SELECT i."productoId", sum(i."cantidad")::int8
-               FROM "ItemCotizacion" i JOIN "Cotizacion" c ON c."id" = i."cotizacionId"
-               WHERE c."empresaId" = $1 AND c."estado" = 'PENDIENTE'
-                 AND c."validaHasta" > (now() AT TIME ZONE 'UTC') AND i."productoId" = ANY($2)
-               GROUP BY i."productoId""#,
+            r#"SELECT "productoId", "reservado" FROM inventario.reservas($1, $2)"#,
             &[(&empresa.as_str(), Type::TEXT), (&ids, Type::INT4_ARRAY)],
         )
         .await?;
@@ -216,8 +215,10 @@ pub struct NuevoMovimiento<'a> {
     pub orden_compra_id: Option<i32>,
 }
 
-/// A product's stock before and after a movement (for `STOCK_BAJO`).
-#[derive(Clone, Debug)]
+/// A product's stock before and after a movement (for `STOCK_BAJO`), also as the write
+/// statements of `shared::dominio::escritura` return it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CambioStock {
     pub producto_id: i32,
     pub nombre: String,

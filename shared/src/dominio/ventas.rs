@@ -1,25 +1,23 @@
-//! The one sale writer (sales.md §4.2 steps 4–6, §4.7 step 7): `POST /api/ventas` and
-//! `POST /api/cotizaciones/{id}/convertir` both create a sale through [`insertar_venta`], and
-//! serialize it through [`Venta`] / [`VentaCreada`], so the two can never drift apart.
-//!
-//! Invariant: the caller has already taken the locks of `shared::stock` (idempotency key, parent
-//! document, then [`crate::dominio::stock::bloquear_productos`]) and checked every line's availability
-//! under them; this module only writes. Money follows `shared::dinero` (exact decimal, half away
-//! from zero, stored as `f64`).
+//! Sales (sales.md §2, §4.2): the row types and their JSON ([`Venta`], [`VentaCreada`], as the
+//! cancel answers and as `inventario.vender` builds the create's body), the requested lines of
+//! a sale or a quote ([`lineas_pedidas`]) and their pricing before the locked write
+//! ([`precios`], [`linea_a_precio`], [`total_escrito`]). The write itself is
+//! `crate::dominio::escritura`. Money follows `shared::dinero` (exact decimal, half away from
+//! zero, stored as `f64`).
+
+use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
-use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
-use tokio_postgres::error::SqlState;
 
 use crate::dominio::dinero;
-use crate::dominio::stock::{CambioStock, Producto};
+use crate::dominio::escritura::LineaEscrita;
 use crate::plataforma::db::{Consulta, Type};
 use crate::plataforma::error::Error;
 use crate::plataforma::http::campo;
 use crate::plataforma::json::{ser_fecha, ser_fecha_opt, ser_numero};
-use crate::plataforma::sesion::Ctx;
+use crate::plataforma::sesion::EmpresaId;
 
 /// The `"Venta"` scalars (sales.md §2), serialized as §1.6 says.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -110,267 +108,80 @@ pub struct VentaCreada {
     pub items: Vec<ItemVenta>,
 }
 
-/// One line of a new sale. `producto` is the row returned by `bloquear_productos` (locked).
-#[derive(Clone, Debug)]
-pub struct LineaVenta {
-    pub producto: Producto,
-    pub cantidad: i32,
-    /// Stored as `"precioUnitario"`: the current product price for a direct sale, the quoted
-    /// (frozen) price for a conversion.
-    pub precio_unitario: f64,
-    /// Stored as `"subtotal"`, already rounded (see [`LineaVenta::a_precio_actual`]).
-    pub subtotal: f64,
+/// The price of each of the empresa's products among `ids` (read without a lock, before the
+/// locked write of `shared::escritura`: a direct sale is priced as the product is when it is
+/// asked for). Ids of other empresas are absent.
+pub async fn precios(
+    c: &impl Consulta,
+    empresa: &EmpresaId,
+    ids: &[i32],
+) -> Result<HashMap<i32, f64>, Error> {
+    let filas = c
+        .consulta(
+            r#"SELECT "id", "precio" FROM "Producto" WHERE "empresaId" = $1 AND "id" = ANY($2)"#,
+            &[(&empresa.as_str(), Type::TEXT), (&ids, Type::INT4_ARRAY)],
+        )
+        .await?;
+    Ok(filas.iter().map(|f| (f.get(0), f.get(1))).collect())
 }
 
-impl LineaVenta {
-    /// A direct sale's line: the product's current price, `subtotal = precio × cantidad` in
-    /// exact decimal rounded half away from zero (sales.md §1.10).
-    pub fn a_precio_actual(producto: Producto, cantidad: i32) -> Self {
-        let precio_unitario = producto.precio;
-        Self {
-            subtotal: dinero::a_f64(dinero::subtotal(precio_unitario, cantidad)),
-            producto,
-            cantidad,
-            precio_unitario,
-        }
+/// A direct sale's line: the product's current price, `subtotal = precio × cantidad` in exact
+/// decimal rounded half away from zero (sales.md §1.10). Without a price (not the empresa's
+/// product) or above `i32` (it fails the stock check) the line is priced 0: it is never
+/// written.
+pub fn linea_a_precio(l: &LineaPedida, precio: Option<f64>) -> LineaEscrita {
+    let (precio_unitario, subtotal) = match (precio, i32::try_from(l.cantidad)) {
+        (Some(p), Ok(n)) => (p, dinero::a_f64(dinero::subtotal(p, n))),
+        (Some(p), Err(_)) => (p, 0.0),
+        (None, _) => (0.0, 0.0),
+    };
+    LineaEscrita {
+        producto_id: l.producto_id,
+        cantidad: l.cantidad,
+        precio_unitario,
+        subtotal,
     }
-
-    /// A converted quote's line: price and subtotal copied 1:1 from the `ItemCotizacion`
-    /// (sales.md §4.7: quoted prices are frozen).
-    pub fn con_precio(
-        producto: Producto,
-        cantidad: i32,
-        precio_unitario: f64,
-        subtotal: f64,
-    ) -> Self {
-        Self {
-            producto,
-            cantidad,
-            precio_unitario,
-            subtotal,
-        }
-    }
-}
-
-/// What the sale row gets besides its lines.
-#[derive(Clone, Copy, Debug)]
-pub struct NuevaVenta<'a> {
-    /// `"vendedorId"`: the session user for a direct sale; `quote.vendedorId ?? session user`
-    /// for a conversion.
-    pub vendedor_id: &'a str,
-    /// `"clienteId"`: `None` for a direct sale (no customer input); the quote's customer for a
-    /// conversion (sales.md §8 #6).
-    pub cliente_id: Option<i32>,
-    /// `"notas"`, already trimmed; `None` is stored as NULL.
-    pub notas: Option<&'a str>,
 }
 
 /// `total = Σ subtotal`, exact decimal, rounded (sales.md §1.10). For a conversion this is the
 /// quote's total when the quote's total was computed the same way from the same subtotals.
-pub fn total(lineas: &[LineaVenta]) -> Decimal {
-    dinero::total(lineas.iter().map(|l| dinero::decimal(l.subtotal)))
-}
-
-/// Inserts the `"Venta"`, one `"ItemVenta"` per line (in line order, so item ids ascend with
-/// it), one `salida` `"Movimiento"` per line with `notas = nota_movimiento(ventaId)` and
-/// `ventaId` set, and decrements each product's stock (`cantidad = cantidad − n`, conditional
-/// on staying ≥ 0). Runs inside the caller's transaction and never commits.
-///
-/// Preconditions: every `lineas[i].producto` is a row of `ctx.empresa` locked by
-/// `shared::stock::bloquear_productos` in this transaction, and availability was checked under
-/// that lock. A stock that would still go negative (the conditional update or the CHECK
-/// `Producto_cantidad_no_negativa` refusing it) is therefore a bug of the caller and comes back
-/// as `Error::Interno`.
-///
-/// Returns the sale as both endpoints serialize it and the stock changes (one per distinct
-/// product) for `shared::stock::notificar_stock_bajo` after the commit.
-pub async fn insertar_venta(
-    tx: &impl Consulta,
-    ctx: &Ctx,
-    venta: &NuevaVenta<'_>,
-    lineas: &[LineaVenta],
-    nota_movimiento: impl Fn(i32) -> String,
-) -> Result<(VentaCreada, Vec<CambioStock>), Error> {
-    if lineas.is_empty() {
-        return Err(Error::Interno(anyhow::anyhow!("venta sin líneas")));
-    }
-    let empresa = ctx.empresa.as_str();
-    let total = dinero::a_f64(total(lineas));
-    let filas = tx
-        .consulta(
-            &format!(
-                r#"INSERT INTO "Venta" ("vendedorId", "clienteId", "total", "notas", "empresaId", "creadoEn")
-                   VALUES ($1, $2, $3, $4, $5, now() AT TIME ZONE 'UTC')
-                   RETURNING {}"#,
-                Venta::COLUMNAS
-            ),
-            &[
-                (&venta.vendedor_id, Type::TEXT),
-                (&venta.cliente_id, Type::INT4),
-                (&total, Type::FLOAT8),
-                (&venta.notas, Type::TEXT),
-                (&empresa, Type::TEXT),
-            ],
-        )
-        .await?;
-    let cabecera = Venta::from_row(&filas[0], 0);
-
-    let productos: Vec<i32> = lineas.iter().map(|l| l.producto.id).collect();
-    let cantidades: Vec<i32> = lineas.iter().map(|l| l.cantidad).collect();
-    let precios: Vec<f64> = lineas.iter().map(|l| l.precio_unitario).collect();
-    let subtotales: Vec<f64> = lineas.iter().map(|l| l.subtotal).collect();
-    // Rows go in in ordinality order, and the serial default is drawn row by row, so sorting
-    // what comes back by id gives the lines' order.
-    let mut ids: Vec<i32> = tx
-        .consulta(
-            r#"INSERT INTO "ItemVenta" ("ventaId", "productoId", "cantidad", "precioUnitario", "subtotal")
-               SELECT $1, t.p, t.c, t.pu, t.s
-               FROM unnest($2::int4[], $3::int4[], $4::float8[], $5::float8[]) WITH ORDINALITY AS t(p, c, pu, s, n)
-               ORDER BY t.n
-               RETURNING "id""#,
-            &[
-                (&cabecera.id, Type::INT4),
-                (&productos, Type::INT4_ARRAY),
-                (&cantidades, Type::INT4_ARRAY),
-                (&precios, Type::FLOAT8_ARRAY),
-                (&subtotales, Type::FLOAT8_ARRAY),
-            ],
-        )
-        .await?
-        .iter()
-        .map(|f| f.get(0))
-        .collect();
-    ids.sort_unstable();
-    let items: Vec<ItemVenta> = ids
-        .iter()
-        .zip(lineas)
-        .map(|(id, l)| ItemVenta {
-            id: *id,
-            venta_id: cabecera.id,
-            producto_id: l.producto.id,
-            cantidad: l.cantidad,
-            precio_unitario: l.precio_unitario,
-            subtotal: l.subtotal,
-            producto: ProductoDeItem {
-                nombre: l.producto.nombre.clone(),
-                codigo: l.producto.codigo.clone(),
-            },
-        })
-        .collect();
-
-    let cambios = descontar_stock(tx, ctx, &productos, &cantidades).await?;
-
-    let nota = nota_movimiento(cabecera.id);
-    tx.consulta(
-        r#"INSERT INTO "Movimiento" ("productoId", "tipo", "cantidad", "notas", "ventaId", "ordenCompraId", "empresaId", "creadoEn")
-           SELECT t.p, 'salida'::"TipoMovimiento", t.c, $3, $4, NULL, $5, now() AT TIME ZONE 'UTC'
-           FROM unnest($1::int4[], $2::int4[]) WITH ORDINALITY AS t(p, c, n)
-           ORDER BY t.n
-           RETURNING "id""#,
-        &[
-            (&productos, Type::INT4_ARRAY),
-            (&cantidades, Type::INT4_ARRAY),
-            (&nota, Type::TEXT),
-            (&cabecera.id, Type::INT4),
-            (&empresa, Type::TEXT),
-        ],
-    )
-    .await?;
-
-    Ok((
-        VentaCreada {
-            venta: cabecera,
-            items,
-        },
-        cambios,
+pub fn total_escrito(lineas: &[LineaEscrita]) -> f64 {
+    dinero::a_f64(dinero::total(
+        lineas.iter().map(|l| dinero::decimal(l.subtotal)),
     ))
-}
-
-/// `cantidad = cantidad − n` for every product in one statement (quantities of a repeated
-/// product are summed first, so each row is updated once), conditional on staying ≥ 0.
-async fn descontar_stock(
-    tx: &impl Consulta,
-    ctx: &Ctx,
-    productos: &[i32],
-    cantidades: &[i32],
-) -> Result<Vec<CambioStock>, Error> {
-    let actualizado = tx
-        .consulta(
-            r#"UPDATE "Producto" p SET "cantidad" = p."cantidad" - t.n
-               FROM (SELECT u.p, sum(u.c)::int4 AS n FROM unnest($2::int4[], $3::int4[]) AS u(p, c)
-                     GROUP BY u.p) t
-               WHERE p."id" = t.p AND p."empresaId" = $1 AND p."cantidad" >= t.n
-               RETURNING p."id", p."nombre", p."cantidad" + t.n, p."cantidad", p."stockMinimo""#,
-            &[
-                (&ctx.empresa.as_str(), Type::TEXT),
-                (&productos, Type::INT4_ARRAY),
-                (&cantidades, Type::INT4_ARRAY),
-            ],
-        )
-        .await;
-    let filas = match actualizado {
-        Err(e) if e.code() == Some(&SqlState::CHECK_VIOLATION) => {
-            return Err(Error::Interno(anyhow::Error::new(e).context(
-                "venta: stock negativo (el llamador no bloqueó o no comprobó la disponibilidad)",
-            )));
-        }
-        other => other?,
-    };
-    let mut distintos = productos.to_vec();
-    distintos.sort_unstable();
-    distintos.dedup();
-    if filas.len() != distintos.len() {
-        return Err(Error::Interno(anyhow::anyhow!(
-            "venta: {} de {} productos sin stock suficiente o de otra empresa (el llamador no \
-             bloqueó o no comprobó la disponibilidad)",
-            distintos.len() - filas.len(),
-            distintos.len()
-        )));
-    }
-    let mut cambios: Vec<CambioStock> = filas
-        .iter()
-        .map(|f| CambioStock {
-            producto_id: f.get(0),
-            nombre: f.get(1),
-            antes: f.get(2),
-            despues: f.get(3),
-            stock_minimo: f.get(4),
-        })
-        .collect();
-    cambios.sort_by_key(|c| c.producto_id);
-    Ok(cambios)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn producto(precio: f64) -> Producto {
-        Producto {
-            id: 1,
-            nombre: "x".into(),
-            descripcion: None,
-            codigo: "X".into(),
-            precio,
-            cantidad: 10,
-            stock_minimo: 1,
-            categoria_id: 1,
-            creado_en: NaiveDateTime::default(),
-            empresa_id: "e".into(),
-        }
-    }
-
     #[test]
     fn lineas_y_total_en_decimal_exacto() {
-        let l = [
-            LineaVenta::a_precio_actual(producto(0.1), 1),
-            LineaVenta::a_precio_actual(producto(0.2), 1),
-        ];
-        assert_eq!(dinero::a_f64(total(&l)), 0.3);
-        let l = LineaVenta::a_precio_actual(producto(19.99), 3);
-        assert_eq!(l.subtotal, 59.97);
-        let l = LineaVenta::a_precio_actual(producto(1.005), 1);
-        assert_eq!((l.precio_unitario, l.subtotal), (1.005, 1.01));
+        let l = |p: f64, n: i64| {
+            linea_a_precio(
+                &LineaPedida {
+                    producto_id: 1,
+                    cantidad: n,
+                },
+                Some(p),
+            )
+        };
+        assert_eq!(total_escrito(&[l(0.1, 1), l(0.2, 1)]), 0.3);
+        assert_eq!(l(19.99, 3).subtotal, 59.97);
+        let x = l(1.005, 1);
+        assert_eq!((x.precio_unitario, x.subtotal), (1.005, 1.01));
+        let sin_precio = linea_a_precio(
+            &LineaPedida {
+                producto_id: 9,
+                cantidad: 2,
+            },
+            None,
+        );
+        assert_eq!(
+            (sin_precio.precio_unitario, sin_precio.subtotal),
+            (0.0, 0.0)
+        );
+        assert_eq!(l(10.0, i64::from(i32::MAX) + 1).subtotal, 0.0);
     }
 
     #[test]

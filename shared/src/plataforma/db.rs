@@ -13,10 +13,20 @@ use tokio_postgres::Config as PgConfig;
 pub use deadpool_postgres::{Client, Transaction};
 pub use tokio_postgres::types::Type;
 
+macro_rules! ajustes_transaccion {
+    () => {
+        "SET LOCAL TIME ZONE 'UTC'; SET LOCAL lock_timeout = '5s'; \
+         SET LOCAL statement_timeout = '10s'; SET LOCAL idle_in_transaction_session_timeout = '15s'"
+    };
+}
+
 /// Statement settings of every business transaction (platform.md §5: the reference aborts
 /// interactive transactions after 5 s).
-pub const AJUSTES_TRANSACCION: &str = "SET LOCAL TIME ZONE 'UTC'; SET LOCAL lock_timeout = '5s'; \
-     SET LOCAL statement_timeout = '10s'; SET LOCAL idle_in_transaction_session_timeout = '15s'";
+pub const AJUSTES_TRANSACCION: &str = ajustes_transaccion!();
+
+/// `BEGIN` and [`AJUSTES_TRANSACCION`] as one simple query, the first step of a pipelined
+/// transaction (`shared::dominio::escritura`).
+pub const INICIO_TRANSACCION: &str = concat!("BEGIN; ", ajustes_transaccion!());
 
 /// Installs ring as the process-wide rustls provider (Postgres, Redis and reqwest share it).
 pub fn instalar_proveedor_tls() {

@@ -386,6 +386,26 @@ fn registrar(
     );
 }
 
+/// A function's whole `handle`: [`Peticion::abrir`] (route, rate limit; their answers go out as
+/// they are), then the dispatch expression with `p: &Peticion` bound, then
+/// [`Peticion::cerrar`]:
+/// `shared::servir!(estado, req, RUTAS, |p| match p.ruta { R::Listar => listar(p).await })`.
+#[macro_export]
+macro_rules! servir {
+    ($estado:expr, $req:expr, $rutas:expr, |$p:ident| $despacho:expr) => {
+        match $crate::plataforma::http::Peticion::abrir($estado, $req, $rutas).await {
+            Ok($p) => {
+                let res = {
+                    let $p = &$p;
+                    $despacho
+                };
+                $p.cerrar(res)
+            }
+            Err(res) => res,
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,6 @@ pub const CABECERA: &str = "idempotency-key";
 pub const CLAVE_INVALIDA: &str = "Idempotency-Key inválida: usa entre 1 y 255 caracteres visibles.";
 pub const CLAVE_REUTILIZADA: &str =
     "Idempotency-Key ya usada con otra petición: usa una clave nueva para cada operación.";
-const VIGENCIA: &str = "24 hours";
 
 /// A request's key and the fingerprint of what it asks for (route + body bytes).
 #[derive(Debug, Clone)]
@@ -58,6 +57,58 @@ pub fn de_peticion<R: Copy + 'static>(p: &Peticion<'_, R>) -> Result<Option<Clav
     }))
 }
 
+impl Clave {
+    /// The key as the client sent it (trimmed).
+    pub fn valor(&self) -> &str {
+        &self.valor
+    }
+    /// The concrete path the key was sent on.
+    pub fn ruta(&self) -> &str {
+        &self.ruta
+    }
+    /// SHA-256 of route and body bytes, hex.
+    pub fn huella(&self) -> &str {
+        &self.huella
+    }
+
+    /// What a key found already committed answers: the stored response (marked
+    /// `Idempotent-Replayed: true`) when route and body are the same, else 422.
+    pub fn repeticion(
+        &self,
+        ruta: &str,
+        huella: &str,
+        status: i32,
+        cuerpo: &Value,
+    ) -> Result<Respuesta, Error> {
+        if ruta != self.ruta || huella != self.huella {
+            return Err(Error::Unprocessable(CLAVE_REUTILIZADA.into()));
+        }
+        let status = u16::try_from(status)
+            .ok()
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or(StatusCode::OK);
+        Ok(Respuesta::json(status, cuerpo)?
+            .con_cabecera(http::HeaderName::from_static("idempotent-replayed"), "true"))
+    }
+}
+
+/// The one statement that claims a key (`inventario.reclamar`, migration V6): drops an expired
+/// row, inserts the claim, and returns `nuestra, ruta, huella, status, cuerpo`. Also sent inside
+/// the pipelines of `shared::dominio::escritura`.
+pub const SQL_RECLAMAR: &str =
+    r#"SELECT nuestra, ruta, huella, status, cuerpo FROM inventario.reclamar($1, $2, $3, $4, $5)"#;
+
+/// Reads the row of [`SQL_RECLAMAR`]: `None` when the key is ours, else [`Clave::repeticion`].
+pub fn leer_reclamo(clave: &Clave, fila: &tokio_postgres::Row) -> Result<Option<Respuesta>, Error> {
+    let nuestra: bool = fila.get(0);
+    if nuestra {
+        return Ok(None);
+    }
+    let (ruta, huella, status, cuerpo): (String, String, i32, Value) =
+        (fila.get(1), fila.get(2), fila.get(3), fila.get(4));
+    clave.repeticion(&ruta, &huella, status, &cuerpo).map(Some)
+}
+
 /// Inside the business transaction, **first** (before any other lock, see the lock order in
 /// `shared::stock`): claims the key. `Ok(None)`: the key is ours, run the work and call
 /// [`guardar`]. `Ok(Some(stored response))`: this same request already committed (the caller
@@ -69,24 +120,11 @@ pub async fn reclamar(
     ctx: &Ctx,
     clave: &Clave,
 ) -> Result<Option<Respuesta>, Error> {
-    let empresa = ctx.empresa.as_str();
-    tx.consulta(
-        r#"DELETE FROM inventario.idempotencia
-           WHERE "empresaId" = $1 AND "clave" = $2 AND "expiraEn" <= (now() AT TIME ZONE 'UTC')
-           RETURNING "clave""#,
-        &[(&empresa, Type::TEXT), (&clave.valor, Type::TEXT)],
-    )
-    .await?;
-    let nuestra = tx
+    let filas = tx
         .consulta(
-            &format!(
-                r#"INSERT INTO inventario.idempotencia
-                   ("empresaId", "clave", "ruta", "huella", "usuarioId", "status", "cuerpo", "expiraEn")
-                   VALUES ($1, $2, $3, $4, $5, 0, 'null'::jsonb, (now() AT TIME ZONE 'UTC') + interval '{VIGENCIA}')
-                   ON CONFLICT DO NOTHING RETURNING "clave""#
-            ),
+            SQL_RECLAMAR,
             &[
-                (&empresa, Type::TEXT),
+                (&ctx.empresa.as_str(), Type::TEXT),
                 (&clave.valor, Type::TEXT),
                 (&clave.ruta, Type::TEXT),
                 (&clave.huella, Type::TEXT),
@@ -94,31 +132,16 @@ pub async fn reclamar(
             ],
         )
         .await?;
-    if !nuestra.is_empty() {
-        return Ok(None);
-    }
-    let filas = tx
-        .consulta(
-            r#"SELECT "ruta", "huella", "status", "cuerpo" FROM inventario.idempotencia
-               WHERE "empresaId" = $1 AND "clave" = $2"#,
-            &[(&empresa, Type::TEXT), (&clave.valor, Type::TEXT)],
-        )
-        .await?;
-    let f = filas
+    let fila = filas
         .first()
         .ok_or_else(|| Error::Interno(anyhow::anyhow!("clave de idempotencia desaparecida")))?;
-    let (ruta, huella): (String, String) = (f.get(0), f.get(1));
-    if ruta != clave.ruta || huella != clave.huella {
-        return Err(Error::Unprocessable(CLAVE_REUTILIZADA.into()));
-    }
-    let status: i32 = f.get(2);
-    let cuerpo: Value = f.get(3);
-    let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
-    Ok(Some(Respuesta::json(status, &cuerpo)?.con_cabecera(
-        http::HeaderName::from_static("idempotent-replayed"),
-        "true",
-    )))
+    leer_reclamo(clave, fila)
 }
+
+/// The statement of [`guardar`] (`$1` empresa, `$2` key, `$3` status, `$4` body), also sent
+/// inside the pipelines of `shared::dominio::escritura`.
+pub const SQL_GUARDAR: &str = r#"UPDATE inventario.idempotencia SET "status" = $3, "cuerpo" = $4
+    WHERE "empresaId" = $1 AND "clave" = $2 RETURNING "clave""#;
 
 /// Inside the business transaction, after the work and before the commit: stores the response
 /// on the key claimed by [`reclamar`].
@@ -132,8 +155,7 @@ pub async fn guardar(
     let status = status.as_u16() as i32;
     let cuerpo = tokio_postgres::types::Json(cuerpo);
     tx.consulta(
-        r#"UPDATE inventario.idempotencia SET "status" = $3, "cuerpo" = $4
-           WHERE "empresaId" = $1 AND "clave" = $2 RETURNING "clave""#,
+        SQL_GUARDAR,
         &[
             (&ctx.empresa.as_str(), Type::TEXT),
             (&clave.valor, Type::TEXT),

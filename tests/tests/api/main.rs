@@ -4,6 +4,7 @@ mod categorias;
 mod clientes;
 mod compras;
 mod cotizaciones;
+mod escritura;
 mod fallos;
 mod importar;
 mod movimientos;
