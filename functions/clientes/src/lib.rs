@@ -9,7 +9,7 @@ use http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use shared::error::NO_AUTORIZADO;
-use shared::js::{parse_int_str, recortar};
+use shared::js::parse_int_str;
 use shared::{Error, Estado, Peticion, Respuesta, Ruta};
 
 pub use dominio::Cliente;
@@ -71,14 +71,7 @@ pub async fn handle(estado: &Estado, req: Request) -> Response<Body> {
     })
 }
 
-/// An optional text field (§4.9 Required): strings trimmed (JavaScript `trim`), blank or
-/// non-string → `None`.
-fn texto(v: Option<&Value>) -> Option<String> {
-    v.and_then(Value::as_str)
-        .map(recortar)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
+use shared::http::texto_opcional as texto;
 
 /// A key of a partial update: absent → `None`; present → `Some(texto)`.
 fn presente(o: &Value, k: &str) -> Option<Option<String>> {

@@ -66,13 +66,7 @@ pub async fn handle(estado: &Estado, req: Request) -> Response<Body> {
     })
 }
 
-/// §4.2: a string trimmed (JavaScript `trim`), blank or any non-string → `None`.
-fn texto(v: Option<&Value>) -> Option<String> {
-    v.and_then(Value::as_str)
-        .map(recortar)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
+use shared::http::texto_opcional as texto;
 
 /// §4.4: only string values are applied (`""` clears); `null` and non-strings are ignored,
 /// unlike clientes, where a present non-string clears.

@@ -266,6 +266,15 @@ pub fn campo<'v>(cuerpo: &'v Value, k: &str) -> Option<&'v Value> {
     cuerpo.as_object().and_then(|o| o.get(k))
 }
 
+/// An optional text value (clientes §4.9, proveedores §4.2): a string trimmed as JavaScript's
+/// `trim` does, blank or non-string → `None`.
+pub fn texto_opcional(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str)
+        .map(crate::plataforma::js::recortar)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
 /// A string field trimmed; non-strings read as `""` (catalog.md §4.2).
 pub fn texto_recortado(cuerpo: &Value, k: &str) -> String {
     campo(cuerpo, k)
