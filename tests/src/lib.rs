@@ -96,13 +96,14 @@ pub async fn conectar(url: &str) -> tokio_postgres::Client {
 
 fn huella_migraciones() -> String {
     let raiz = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../migrations");
-    let mut archivos: Vec<PathBuf> = ["sql", "dev"]
+    let mut archivos: Vec<PathBuf> = ["sql", "dev", "src"]
         .iter()
         .flat_map(|d| {
             std::fs::read_dir(raiz.join(d))
                 .expect("migrations/")
                 .map(|e| e.unwrap().path())
         })
+        .filter(|p| p.is_file())
         .collect();
     archivos.sort();
     // FNV-1a over names and contents: a changed migration gets a new template.

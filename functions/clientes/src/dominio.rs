@@ -15,6 +15,9 @@ use tokio_postgres::types::ToSql;
 
 /// Per-tenant unique index of migration V5 (replaces the reference's global `Cliente_documento_key`).
 const UNICO_DOCUMENTO: &str = "Cliente_empresaId_documento_key";
+/// The reference's global index, still there until `migrate --cut-over` (schema.md §7 R4): its
+/// violation means another tenant holds the `documento`; a 409, never a 500.
+const UNICO_DOCUMENTO_GLOBAL: &str = "Cliente_documento_key";
 pub const NO_ENCONTRADO: &str = "Cliente no encontrado";
 pub const NOMBRE_OBLIGATORIO: &str = "El nombre del cliente es obligatorio";
 const DOCUMENTO_DUPLICADO: &str = "Ya existe un cliente con ese documento";
@@ -159,7 +162,10 @@ pub async fn crear(pool: &Pool, ctx: &Ctx, nuevo: NuevoCliente) -> Result<Client
             ],
         )
         .await
-        .on_constraint(UNICO_DOCUMENTO, || Error::conflict(DOCUMENTO_DUPLICADO))?;
+        .on_constraint(UNICO_DOCUMENTO, || Error::conflict(DOCUMENTO_DUPLICADO))
+        .on_constraint(UNICO_DOCUMENTO_GLOBAL, || {
+            Error::conflict(DOCUMENTO_DUPLICADO)
+        })?;
     filas
         .first()
         .map(cliente)
@@ -236,7 +242,8 @@ pub async fn actualizar(
             &params,
         )
         .await
-        .on_constraint(UNICO_DOCUMENTO, || Error::conflict(DOCUMENTO_EN_USO))?;
+        .on_constraint(UNICO_DOCUMENTO, || Error::conflict(DOCUMENTO_EN_USO))
+        .on_constraint(UNICO_DOCUMENTO_GLOBAL, || Error::conflict(DOCUMENTO_EN_USO))?;
     let despues = filas
         .first()
         .map(cliente)

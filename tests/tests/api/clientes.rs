@@ -1146,9 +1146,9 @@ async fn historial_errores_y_guardas() {
     guardas(&app, &e, Method::GET, "/api/clientes/abc/historial", None).await;
 }
 
-// ---------- Migration V5 (schema.md R4) ----------
+// ---------- R4 of `migrate --cut-over` (schema.md §7) ----------
 
-/// V5 is idempotent and, applied to a database that still has the reference's global index
+/// R4 is idempotent and, applied to a database that still has the reference's global index
 /// (a reference database, or one where `prisma db push` re-created it), leaves only the
 /// per-company one.
 #[tokio::test]
@@ -1156,8 +1156,8 @@ async fn migracion_v5_idempotente_deja_solo_el_indice_por_empresa() {
     let app = spawn_app().await;
     let (a, b) = (app.empresa().await, app.empresa().await);
     cliente(&app, &a, "Ana", Some("1")).await;
-    cliente(&app, &b, "Beto", Some("2")).await;
-    let v5 = include_str!("../../../migrations/sql/V5__cliente_documento_por_empresa.sql");
+    let beto = cliente(&app, &b, "Beto", Some("2")).await;
+    let v5 = migrations::corte::SQL_R4;
     let unicos = || async {
         app.pg
             .query(
@@ -1180,6 +1180,33 @@ async fn migracion_v5_idempotente_deja_solo_el_indice_por_empresa() {
         .batch_execute(r#"CREATE UNIQUE INDEX "Cliente_documento_key" ON "Cliente"("documento")"#)
         .await
         .unwrap();
+    // Before cut-over (global index there): another tenant's documento is a 409, never a 500.
+    let u = app.usuario(&b, "USUARIO", "ACTIVO", &[]).await;
+    let c = app.sesion(&u).await;
+    let r = app
+        .post("/api/clientes")
+        .cookie(&c)
+        .json(json!({"nombre": "Otra Ana", "documento": "1"}))
+        .send()
+        .await;
+    assert_eq!(r.status, 409, "{}", r.texto);
+    assert_eq!(
+        r.body["error"], "Ya existe un cliente con ese documento",
+        "{}",
+        r.texto
+    );
+    let r = app
+        .put(&format!("/api/clientes/{beto}"))
+        .cookie(&c)
+        .json(json!({"nombre": "Beto", "documento": "1"}))
+        .send()
+        .await;
+    assert_eq!(r.status, 409, "{}", r.texto);
+    assert_eq!(
+        r.body["error"], "El documento ya está en uso",
+        "{}",
+        r.texto
+    );
     app.pg
         .batch_execute(v5)
         .await

@@ -3,6 +3,7 @@
 mod categorias;
 mod clientes;
 mod compras;
+mod corte;
 mod cotizaciones;
 mod escritura;
 mod fallos;
