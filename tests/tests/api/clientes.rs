@@ -1,5 +1,5 @@
 //! clientes: every route of sales.md §4.8–§4.13 over real handlers and Postgres, including the
-//! per-company uniqueness of `documento` (schema.md R4, migration V5) and the history read from
+//! per-company uniqueness of `documento` (schema.md R4, `migrate --cut-over`) and the history read from
 //! sales and quotes inserted directly in SQL.
 
 use http::Method;
@@ -474,7 +474,7 @@ async fn crear_concurrente_mismo_documento_un_201_y_el_resto_409() {
 }
 
 /// The race that the in-tenant check cannot see: the rival row is not committed yet when the
-/// check runs, so only the unique index (V5) stops the insert — and it must be the same 409.
+/// check runs, so only the per-tenant unique index (R4) stops the insert — and it must be the same 409.
 #[tokio::test]
 async fn crear_choca_con_el_indice_unico_bajo_concurrencia_y_responde_409() {
     let (app, e, c) = fx().await;
