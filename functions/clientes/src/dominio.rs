@@ -1,6 +1,7 @@
 //! Customer rules of sales.md §4.8–§4.13. Every statement filters on the tenant, so another
 //! empresa's customer is a missing one (404). `documento` is unique per empresa (schema.md R4,
-//! R4, applied by `migrate --cut-over` and on an empty database): the in-tenant check gives the 409, the unique index settles concurrent writes
+//! applied by `migrate --cut-over` and on an empty database): the in-tenant check gives the
+//! 409, the unique index settles concurrent writes
 //! with the same 409, and nothing ever looks at another empresa's documents. Customers are never
 //! audited (sales.md §1.8).
 
@@ -13,7 +14,8 @@ use shared::{Ctx, Error, ResultExt};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-/// Per-tenant unique index (R4: `migrate --cut-over`, or an empty database) (replaces the reference's global `Cliente_documento_key`).
+/// Per-tenant unique index (R4, from `migrate --cut-over` or an empty database; replaces the
+/// reference's global `Cliente_documento_key`).
 const UNICO_DOCUMENTO: &str = "Cliente_empresaId_documento_key";
 /// The reference's global index, still there until `migrate --cut-over` (schema.md §7 R4): its
 /// violation means another tenant holds the `documento`; a 409, never a 500.
